@@ -178,7 +178,7 @@ class DefinitionError(CareflowError):
         self.diagnostics: list[Diagnostic] = sort_diagnostics(diagnostics)
         self.source = source
         errors = [d for d in self.diagnostics if d.is_error]
-        first = (errors or self.diagnostics or [None])[0]
+        first = (errors or self.diagnostics)[0] if self.diagnostics else None
         summary = f"{len(errors)} error(s)" if errors else f"{len(self.diagnostics)} problem(s)"
         where = f" in {source}" if source else ""
         detail = f"; first: {first.format()}" if first else ""

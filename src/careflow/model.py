@@ -28,7 +28,7 @@ SYSTEM_ACTOR = "system"
 class FrozenMap(Mapping[str, Any]):
     """An immutable, hashable mapping (for defaults and other JSON values inside definitions)."""
 
-    __slots__ = ("_items", "_hash")
+    __slots__ = ("_hash", "_items")
 
     def __init__(self, items: Mapping[str, Any] | None = None) -> None:
         self._items: dict[str, Any] = dict(items or {})
