@@ -37,6 +37,10 @@ from careflow.model import (
 from careflow.values import value_problem
 
 
+# Names that guard expressions give their own meaning.
+_RESERVED_NAMES = frozenset({"now", "event", "true", "false", "null", "and", "or", "not", "in"})
+
+
 def _d(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -173,6 +177,9 @@ class Builder:
 
     def build_data(self, data: dict[str, Any]) -> None:
         for name, fdoc in data.items():
+            if name in _RESERVED_NAMES:
+                self.report("CF107", f"'{name}' is a reserved word in guards and cannot name a data field",
+                            pointer_join("/data", name), f"rename it, e.g. '{name}_value'")
             self.fields[name] = self.data_field(name, fdoc, pointer_join("/data", name))
 
     # -- states -----------------------------------------------------------------------------------
@@ -321,6 +328,8 @@ class Builder:
                             pointer_join(pointer, "from"), "remove the transition or make the state non-final")
         roles = []
         for i, rid in enumerate(_l(doc.get("roles"))):
+            if not isinstance(rid, str):
+                continue  # the schema reported it
             if rid in self.roles or rid == SYSTEM_ROLE:
                 roles.append(rid)
             elif isinstance(rid, str):
@@ -347,6 +356,18 @@ class Builder:
                 continue
             appends.append((target_f, source_f))
             event_fields[source_f] = field.type.items
+        values = []
+        for name, value in _d(doc.get("values")).items():
+            p = pointer_join(pointer, "values", name)
+            field = self.case_field(name, p, "'values'")
+            if field is None:
+                continue
+            problem = value_problem(field.type, value)
+            if problem:
+                self.report("CF101", f"the value for '{name}' {problem}", p, f"give {field.type.describe()}",
+                            value=True)
+            else:
+                values.append((name, freeze(value)))
         assigns = []
         for role_id, source_f in _d(doc.get("assign")).items():
             p = pointer_join(pointer, "assign", role_id)
@@ -361,6 +382,8 @@ class Builder:
                 event_fields[source_f] = DataType("string", min_length=1)
         requires = []
         for i, name in enumerate(_l(doc.get("requires"))):
+            if not isinstance(name, str):
+                continue
             if name in event_fields:
                 requires.append(name)
             elif isinstance(name, str):
@@ -372,6 +395,8 @@ class Builder:
         tick_scope = {item.id for s in sources for a in (s, *self.ancestors(s)) for item in self.states[a].checklist}
         tick_scope |= {item.id for s in sources for d in self.descendants(s) for item in self.states[d].checklist}
         for i, item in enumerate(_l(doc.get("tick"))):
+            if not isinstance(item, str):
+                continue
             if item in tick_scope:
                 ticks.append(item)
             elif isinstance(item, str):
@@ -406,7 +431,7 @@ class Builder:
         return Transition(
             index=index, id=tid, event=event, sources=tuple(sources), target=target, roles=tuple(roles),
             when=when, guard=_s(doc.get("guard")), requires=tuple(requires), params=tuple(params.values()),
-            set=tuple(sets), append=tuple(appends), assign=tuple(assigns), tick=tuple(ticks), spawn=spawn,
+            set=tuple(sets), append=tuple(appends), values=tuple(values), assign=tuple(assigns), tick=tuple(ticks), spawn=spawn,
             skip_checklist=doc.get("skip_checklist") is True, kind=_s(doc.get("kind")),
             label=self.text(doc.get("label")), description=self.text(doc.get("description")), pointer=pointer)
 
@@ -428,7 +453,9 @@ class Builder:
                             did_you_mean(due.event, used, "event") or "add a transition for it (roles: [system])",
                             value=True)
         for e in events:
-            if e.id not in used:
+            mark = self.source_map.get(e.pointer)
+            from_base = mark is not None and mark.file != self.file  # an adapting file may drop base events
+            if e.id not in used and not from_base:
                 self.report("CF114", f"event '{e.id}' is declared but used by no transition", e.pointer,
                             did_you_mean(e.id, used, "event"), severity="warning")
 

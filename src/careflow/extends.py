@@ -34,9 +34,46 @@ def _move(marks: dict[str, Mark], out: dict[str, Mark], old: str, new: str) -> N
             out[new + p[len(old):]] = m
 
 
+def _state_paths(states: Any, base: tuple[str, ...] = ("states",)) -> dict[str, tuple[str, ...]]:
+    """State id -> its key path in the document, for every (nested) state."""
+    out: dict[str, tuple[str, ...]] = {}
+    for sid, sdoc in (states.items() if isinstance(states, dict) else ()):
+        out[sid] = (*base, sid)
+        if isinstance(sdoc, dict):
+            out.update(_state_paths(sdoc.get("states"), (*base, sid, "states")))
+    return out
+
+
+def _relocate_states(base: dict[str, Any], child: dict[str, Any],
+                     child_marks: dict[str, Mark]) -> tuple[dict[str, Any], dict[str, Mark]]:
+    """State ids are unique, so an adapting file may name a nested base state at the top level:
+    move such entries to where the state lives in the base."""
+    states = child.get("states")
+    if not isinstance(states, dict):
+        return child, child_marks
+    paths = _state_paths(base.get("states"))
+    moved = {sid: paths[sid] for sid in states if sid in paths and len(paths[sid]) > 2}
+    if not moved:
+        return child, child_marks
+    new_states: dict[str, Any] = {k: v for k, v in states.items() if k not in moved}
+    marks = {p: m for p, m in child_marks.items()
+             if not any(p == f"/states/{sid}" or p.startswith(f"/states/{sid}/") for sid in moved)}
+    for sid, path in moved.items():
+        node = new_states
+        for token in path[1:-1]:
+            node = node.setdefault(token, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[sid] = states[sid]
+            _move(child_marks, marks, pointer_join("/states", sid), pointer_join("", *path))
+    return {**child, "states": new_states}, marks
+
+
 def merge(base: dict[str, Any], base_marks: dict[str, Mark], child: dict[str, Any],
           child_marks: dict[str, Mark]) -> tuple[dict[str, Any], dict[str, Mark], list[tuple[str, str]]]:
     """The merged document and marks, plus (pointer, id) of 'remove' entries that matched nothing."""
+    child, child_marks = _relocate_states(base, child, child_marks)
     marks: dict[str, Mark] = {}
     unmatched: list[tuple[str, str]] = []
     merged = _merge_map(base, child, "", base_marks, child_marks, marks)

@@ -279,7 +279,7 @@ class Spawn:
 
 @attrs.frozen
 class Expression:
-    """A guard expression as written; ``pointer`` and ``line``/``column`` locate its first character."""
+    """A guard expression as written; ``pointer`` locates it in the source map."""
 
     source: str
     pointer: str = ""
@@ -301,6 +301,7 @@ class Transition:
     params: tuple[DataField, ...] = ()  # event data declared only for this event
     set: tuple[tuple[str, str], ...] = ()  # (case field, event field): replace
     append: tuple[tuple[str, str], ...] = ()  # (case array field, event field): append one item
+    values: tuple[tuple[str, Any], ...] = ()  # (case field, fixed frozen value): e.g. a flag set to true
     assign: tuple[tuple[str, str], ...] = ()  # (case-scoped role, event field with the person id)
     tick: tuple[str, ...] = ()  # checklist items this transition ticks
     spawn: Spawn | None = None
