@@ -28,6 +28,10 @@ test: setup
 unit: setup
 	$(BIN)/python -m pytest -q -x
 
+# Handbook diagrams of every bundled process (docs/diagrams/); `make test` checks they are up to date.
+docs: setup
+	$(BIN)/python scripts/make_docs.py
+
 bench: setup
 	$(BIN)/python bench/run.py
 
