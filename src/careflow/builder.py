@@ -37,6 +37,11 @@ from careflow.model import (
 from careflow.values import value_problem
 
 
+# Which top-level section a reference check depends on.
+_DEPENDS_ON = {"CF104": "/states", "CF113": "/states", "CF115": "/states", "CF105": "/roles", "CF119": "/roles",
+               "CF108": "/data", "CF114": "/transitions", "CF401": "/data", "CF402": "/data", "CF405": "/data",
+               "CF407": "/data"}
+
 # Names that guard expressions give their own meaning.
 _RESERVED_NAMES = frozenset({"now", "event", "true", "false", "null", "and", "or", "not", "in"})
 
@@ -56,8 +61,12 @@ def _s(value: Any) -> str | None:
 class Builder:
     """One use: ``Builder(doc, marks, file).build()`` -> (definition or None, diagnostics)."""
 
-    def __init__(self, doc: Any, marks: Mapping[str, Mark], file: str | None) -> None:
+    def __init__(self, doc: Any, marks: Mapping[str, Mark], file: str | None,
+                 broken: frozenset[str] = frozenset()) -> None:
         self.doc = _d(doc)
+        # Top-level sections the schema found to be of the wrong kind: references into them are
+        # not reported again, since every one would be a follow-on error.
+        self.blind = {code for code, section in _DEPENDS_ON.items() if section in broken}
         self.marks = marks
         self.file = file
         self.source_map = SourceMap(dict(marks), file)
@@ -73,6 +82,8 @@ class Builder:
 
     def report(self, code: str, message: str, pointer: str, hint: str | None = None, *, value: bool = False,
                severity: str = "error") -> None:
+        if code in self.blind:
+            return
         loc: SourceLocation = self.source_map.locate(pointer, value=value)
         if loc.file is None and self.file is not None:
             loc = SourceLocation(self.file, loc.line, loc.column, loc.pointer)
@@ -218,7 +229,7 @@ class Builder:
                             value=True)
             else:
                 due = Deadline(duration, _s(doc.get("on_due")), pointer_join(pointer, "due"))
-        elif "on_due" in doc:
+        elif "on_due" in doc and "due" not in doc:
             self.report("CF107", f"state '{sid}' has 'on_due' but no 'due'", pointer_join(pointer, "on_due"),
                         "add due: P14D (or the right duration)")
         if final and due is not None:
@@ -371,6 +382,8 @@ class Builder:
         assigns = []
         for role_id, source_f in _d(doc.get("assign")).items():
             p = pointer_join(pointer, "assign", role_id)
+            if isinstance(source_f, str):  # known as event data even when the role is wrong: no follow-on errors
+                event_fields[source_f] = DataType("string", min_length=1)
             if role_id not in self.roles:
                 self.report("CF105", f"unknown role '{role_id}' in 'assign'", p,
                             did_you_mean(role_id, self.roles, "role") or "declare it with scope: case")
@@ -379,7 +392,6 @@ class Builder:
                             f"declare it with scope: case under roles: {role_id}")
             elif isinstance(source_f, str):
                 assigns.append((role_id, source_f))
-                event_fields[source_f] = DataType("string", min_length=1)
         requires = []
         for i, name in enumerate(_l(doc.get("requires"))):
             if not isinstance(name, str):
@@ -439,6 +451,8 @@ class Builder:
         from careflow.expressions import Scope, compile_guard
 
         scope = Scope(data={n: f.type for n, f in self.fields.items()}, event=dict(event_fields))
+        if "CF402" in self.blind:
+            return
         _, problems = compile_guard(when.source, scope, pointer=when.pointer, mark=self.source_map.get(when.pointer),
                                     file=self.file)
         self.diagnostics.extend(problems)
@@ -455,7 +469,7 @@ class Builder:
         for e in events:
             mark = self.source_map.get(e.pointer)
             from_base = mark is not None and mark.file != self.file  # an adapting file may drop base events
-            if e.id not in used and not from_base:
+            if e.id not in used and not from_base and not self.blind:
                 self.report("CF114", f"event '{e.id}' is declared but used by no transition", e.pointer,
                             did_you_mean(e.id, used, "event"), severity="warning")
 

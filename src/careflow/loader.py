@@ -126,34 +126,40 @@ def _read(text: str | bytes | None, path: Path | None,
 
 
 def _resolve_extends(doc: dict[str, Any], marks: dict[str, Mark], file: str | None, depth: int,
-                     seen: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Mark], list[Diagnostic]]:
+                     seen: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Mark], list[Diagnostic], bool]:
+    """The merged document, its marks, problems, and whether the base could be merged at all."""
     from careflow.extends import merge
 
     base_id = doc.get("extends")
     where = SourceLocation(file, *(_value_pos(marks.get("/extends"))), "/extends")
     if not isinstance(base_id, str):
-        return doc, marks, []  # the schema reports a wrong type
+        return doc, marks, [], True  # the schema reports a wrong type
     if base_id in seen or depth > _MAX_EXTENDS_DEPTH:
         chain = " -> ".join((*seen, base_id))
         return doc, marks, [Diagnostic("CF118", f"'extends' goes round in a circle: {chain}", where,
-                                       "a process cannot extend itself, directly or through others")]
+                                       "a process cannot extend itself, directly or through others")], False
     try:
         base_path = find(base_id)
     except ProcessNotFound as exc:
-        return doc, marks, [Diagnostic("CF118", f"cannot extend '{base_id}': {exc}", where)]
+        return doc, marks, [Diagnostic("CF118", f"cannot extend '{base_id}': {exc}", where,
+                                       "put the base process on CAREFLOW_PATH, or correct its id")], False
     base, base_marks, problems, fatal = _read(None, base_path, str(base_path))
-    if fatal or not isinstance(base, dict):
+    if fatal or not isinstance(base, dict) or problems:
         return doc, marks, [Diagnostic("CF118", f"the base process '{base_id}' cannot be read", where,
-                                       f"validate {base_path} first"), *problems]
+                                       f"run: careflow validate {base_path}")], False
     if "extends" in base:
-        base, base_marks, more = _resolve_extends(base, base_marks, str(base_path), depth + 1, (*seen, base_id))
-        problems += more
+        base, base_marks, inner, ok = _resolve_extends(base, base_marks, str(base_path), depth + 1, (*seen, base_id))
+        if not ok:  # report it here, in the file being validated, not in the base
+            reason = inner[0].message if inner else "it cannot be merged"
+            return doc, marks, [Diagnostic("CF118", f"cannot extend '{base_id}': {reason}", where,
+                                           inner[0].hint if inner else None)], False
+        problems += inner
     merged, merged_marks, unmatched = merge(base, base_marks, doc, marks)
     for ptr, tid in unmatched:
         problems.append(Diagnostic("CF118", f"no transition '{tid}' in '{base_id}' to remove",
                                    SourceLocation(file, *(_key_pos(marks.get(ptr))), ptr),
                                    "give the id of a base transition (event@first-source by default)"))
-    return merged, merged_marks, problems
+    return merged, merged_marks, problems, True
 
 
 def _value_pos(mark: Mark | None) -> tuple[int | None, int | None]:
@@ -178,13 +184,18 @@ def _validate(text: str | bytes | None, path: Path | None, file: str | None,
                                    SourceLocation(file, 1, 1, ""), "start with 'careflow: 1' and 'id: …'"))
         return Validation(None, tuple(problems), file)
     if "extends" in doc:
-        doc, marks, more = _resolve_extends(doc, marks, file, 0, (str(doc.get("id")),))
+        doc, marks, more, merged = _resolve_extends(doc, marks, file, 0, (str(doc.get("id")),))
         problems += more
-    problems += check_schema(doc, marks, file)
-    builder = Builder(doc, marks, file)
+        if not merged:  # without its base the file is only a fragment: nothing more to say about it
+            return Validation(None, tuple(problems), file)
+    schema_problems = check_schema(doc, marks, file)
+    problems += schema_problems
+    broken = frozenset(d.location.pointer for d in schema_problems if d.code == "CF101")
+    builder = Builder(doc, marks, file, broken)
     definition = builder.build()
     problems += builder.diagnostics
-    if definition is not None:
+    # graph and label checks only on a structurally sound file: otherwise they repeat its errors
+    if definition is not None and not any(d.is_error for d in schema_problems):
         from careflow.checks import check
 
         known = set(known_processes) if known_processes is not None else set(discover())
