@@ -249,9 +249,9 @@ def test_the_pure_python_parser_gives_the_same_answers(monkeypatch: pytest.Monke
 @pytest.mark.parametrize(("text", "line", "column", "hint"), [
     ("a:\n\tb: 1\n", 2, 1, "tabs"),
     ("title: Step 1: call\n", 1, 14, "quote"),
-    ('a: "open\nb: 1\n', 3, 1, "quote is not closed"),
+    ('a: "open\nb: 1\n', 1, 4, "close the quote"),
     ("a: [1, 2\nb: 1\n", 2, 2, "'['"),
-    ("a: {x: 1\n", 2, 1, "'{'"),
+    ("a: {x: 1\n", 1, 9, "'{'"),
     ("a: @home\n", 1, 4, "quote"),
     ("a:\n  b: 1\n c: 2\n", 3, 2, "indentation"),
 ])

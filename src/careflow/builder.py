@@ -15,7 +15,6 @@ from careflow.model import (
     DATA_KINDS,
     EMPTY_TEXT,
     LANGUAGES,
-    SYSTEM_ROLE,
     ChecklistItem,
     DataField,
     DataType,
@@ -28,14 +27,12 @@ from careflow.model import (
     Role,
     SourceMap,
     SourceRef,
-    Spawn,
     State,
     Text,
     Transition,
     freeze,
 )
 from careflow.values import value_problem
-
 
 # Which top-level section a reference check depends on.
 _DEPENDS_ON = {"CF104": "/states", "CF113": "/states", "CF115": "/states", "CF105": "/roles", "CF119": "/roles",
@@ -285,167 +282,12 @@ class Builder:
         return [Event(eid, self.text(_d(edoc).get("label")), self.text(_d(edoc).get("description")),
                       pointer_join("/events", eid)) for eid, edoc in events.items()]
 
-    def field_pairs(self, value: Any, pointer: str, what: str) -> list[tuple[str, str, str]]:
-        """``set``/``append``/``spawn.data``: a list of names or a mapping -> (target, source, pointer)."""
-        if isinstance(value, list):
-            return [(v, v, pointer_join(pointer, i)) for i, v in enumerate(value) if isinstance(v, str)]
-        if isinstance(value, dict):
-            return [(k, v, pointer_join(pointer, k)) for k, v in value.items() if isinstance(v, str)]
-        return []
-
-    def case_field(self, name: str, pointer: str, what: str) -> DataField | None:
-        if name in self.fields:
-            return self.fields[name]
-        self.report("CF108", f"{what} names '{name}', which is not a declared data field", pointer,
-                    did_you_mean(name, self.fields, "data field") or "declare it under 'data:'", value=True)
-        return None
-
     def build_transitions(self, items: list[Any]) -> list[Transition]:
-        out: list[Transition] = []
-        ids: dict[str, str] = {}
-        for index, raw in enumerate(items):
-            t = self.transition(index, _d(raw), pointer_join("/transitions", index), ids)
-            if t is not None:
-                out.append(t)
-        return out
+        from careflow.transition_builder import TransitionBuilder
 
-    def transition(self, index: int, doc: dict[str, Any], pointer: str, ids: dict[str, str]) -> Transition | None:
-        event = _s(doc.get("event"))
-        if event is None:
-            return None  # the schema reported it
-        raw_from = doc.get("from")
-        from_list = [raw_from] if isinstance(raw_from, str) else _l(raw_from)
-        sources = []
-        for i, name in enumerate(from_list):
-            p = pointer_join(pointer, "from") if isinstance(raw_from, str) else pointer_join(pointer, "from", i)
-            sid = self.ref(name, p)
-            if sid is not None:
-                sources.append(sid)
-        internal = doc.get("internal") is True
-        target = None
-        if "to" in doc and internal:
-            self.report("CF107", "an internal transition stays in its state and cannot have 'to'",
-                        pointer_join(pointer, "to"), "remove 'to', or remove 'internal: true'")
-        elif "to" in doc:
-            target = self.ref(doc.get("to"), pointer_join(pointer, "to"))
-        elif not internal and "remove" not in doc:
-            self.report("CF102", f"transition {index} ('{event}') needs 'to' or 'internal: true'", pointer)
-        if doc.get("remove") is not None:
-            self.report("CF107", "'remove' is only meaningful in a file that 'extends' another",
-                        pointer_join(pointer, "remove"))
-        for s in sources:
-            if self.states[s].final:
-                self.report("CF116", f"final state '{s}' cannot have outgoing transitions",
-                            pointer_join(pointer, "from"), "remove the transition or make the state non-final")
-        roles = []
-        for i, rid in enumerate(_l(doc.get("roles"))):
-            if not isinstance(rid, str):
-                continue  # the schema reported it
-            if rid in self.roles or rid == SYSTEM_ROLE:
-                roles.append(rid)
-            elif isinstance(rid, str):
-                self.report("CF105", f"unknown role '{rid}'", pointer_join(pointer, "roles", i),
-                            did_you_mean(rid, [*self.roles, SYSTEM_ROLE], "role") or "declare it under 'roles:'",
-                            value=True)
-        params = {n: self.data_field(n, f, pointer_join(pointer, "params", n))
-                  for n, f in _d(doc.get("params")).items()}
-        event_fields: dict[str, DataType] = {n: f.type for n, f in params.items()}
-        sets = []
-        for target_f, source_f, p in self.field_pairs(doc.get("set"), pointer_join(pointer, "set"), "set"):
-            field = self.case_field(target_f, p, "'set'")
-            if field is not None:
-                sets.append((target_f, source_f))
-                event_fields[source_f] = field.type
-        appends = []
-        for target_f, source_f, p in self.field_pairs(doc.get("append"), pointer_join(pointer, "append"), "append"):
-            field = self.case_field(target_f, p, "'append'")
-            if field is None:
-                continue
-            if field.type.kind != "array" or field.type.items is None:
-                self.report("CF101", f"'append' needs an array field with 'items', and '{target_f}' is "
-                            f"{field.type.describe()}", p, "use 'set' to replace a value", value=True)
-                continue
-            appends.append((target_f, source_f))
-            event_fields[source_f] = field.type.items
-        values = []
-        for name, value in _d(doc.get("values")).items():
-            p = pointer_join(pointer, "values", name)
-            field = self.case_field(name, p, "'values'")
-            if field is None:
-                continue
-            problem = value_problem(field.type, value)
-            if problem:
-                self.report("CF101", f"the value for '{name}' {problem}", p, f"give {field.type.describe()}",
-                            value=True)
-            else:
-                values.append((name, freeze(value)))
-        assigns = []
-        for role_id, source_f in _d(doc.get("assign")).items():
-            p = pointer_join(pointer, "assign", role_id)
-            if isinstance(source_f, str):  # known as event data even when the role is wrong: no follow-on errors
-                event_fields[source_f] = DataType("string", min_length=1)
-            if role_id not in self.roles:
-                self.report("CF105", f"unknown role '{role_id}' in 'assign'", p,
-                            did_you_mean(role_id, self.roles, "role") or "declare it with scope: case")
-            elif self.roles[role_id].scope != "case":
-                self.report("CF119", f"role '{role_id}' is global, so it cannot be assigned per case", p,
-                            f"declare it with scope: case under roles: {role_id}")
-            elif isinstance(source_f, str):
-                assigns.append((role_id, source_f))
-        requires = []
-        for i, name in enumerate(_l(doc.get("requires"))):
-            if not isinstance(name, str):
-                continue
-            if name in event_fields:
-                requires.append(name)
-            elif isinstance(name, str):
-                self.report("CF108", f"'requires' names '{name}', which this transition does not take",
-                            pointer_join(pointer, "requires", i),
-                            did_you_mean(name, event_fields, "event field")
-                            or "add it to 'set', 'append', 'assign' or 'params'", value=True)
-        ticks = []
-        tick_scope = {item.id for s in sources for a in (s, *self.ancestors(s)) for item in self.states[a].checklist}
-        tick_scope |= {item.id for s in sources for d in self.descendants(s) for item in self.states[d].checklist}
-        for i, item in enumerate(_l(doc.get("tick"))):
-            if not isinstance(item, str):
-                continue
-            if item in tick_scope:
-                ticks.append(item)
-            elif isinstance(item, str):
-                self.report("CF113", f"'{item}' is not a checklist item of the state(s) this transition is from",
-                            pointer_join(pointer, "tick", i), did_you_mean(item, tick_scope, "item"), value=True)
-        spawn = None
-        sdoc = _d(doc.get("spawn"))
-        if _s(sdoc.get("process")):
-            pairs = []
-            for target_f, source_f, p in self.field_pairs(sdoc.get("data"), pointer_join(pointer, "spawn", "data"), ""):
-                if self.case_field(source_f, p, "'spawn'") is not None:
-                    pairs.append((target_f, source_f))
-            spawn = Spawn(str(sdoc["process"]), tuple(pairs), self.text(sdoc.get("label")),
-                          pointer_join(pointer, "spawn"))
-        when = None
-        if isinstance(doc.get("when"), str):
-            when = Expression(doc["when"], pointer_join(pointer, "when"))
-            self.compile_when(when, event_fields)
-        tid = _s(doc.get("id"))
-        if tid is None:
-            tid = f"{event}@{sources[0] if sources else '?'}"
-            n = 2
-            while tid in ids:
-                tid = f"{event}@{sources[0] if sources else '?'}#{n}"
-                n += 1
-        elif tid in ids:
-            self.report("CF117", f"transition id '{tid}' is used twice", pointer_join(pointer, "id"),
-                        f"the first is at {ids[tid]}; ids must be unique", value=True)
-        ids[tid] = str(self.source_map.locate(pointer))
-        if not sources:
-            return None
-        return Transition(
-            index=index, id=tid, event=event, sources=tuple(sources), target=target, roles=tuple(roles),
-            when=when, guard=_s(doc.get("guard")), requires=tuple(requires), params=tuple(params.values()),
-            set=tuple(sets), append=tuple(appends), values=tuple(values), assign=tuple(assigns), tick=tuple(ticks), spawn=spawn,
-            skip_checklist=doc.get("skip_checklist") is True, kind=_s(doc.get("kind")),
-            label=self.text(doc.get("label")), description=self.text(doc.get("description")), pointer=pointer)
+        ids: dict[str, int] = {}
+        built = (TransitionBuilder(self, index, _d(raw), ids).build() for index, raw in enumerate(items))
+        return [t for t in built if t is not None]
 
     def compile_when(self, when: Expression, event_fields: dict[str, DataType]) -> None:
         from careflow.expressions import Scope, compile_guard

@@ -124,8 +124,13 @@ class _Compiler:
         if self.mark is None:
             return SourceLocation(self.file, None, None, self.pointer)
         (line, col), m = pos, self.mark
-        quoted = 1 if line == 1 and m.style in ("'", '"') else 0  # the text starts after the quote
-        return SourceLocation(self.file, m.value_line + line - 1, m.value_column + quoted + col, self.pointer)
+        if m.raw is None and m.style not in ("'", '"'):  # plain one-line or literal block: text as in the file
+            return SourceLocation(self.file, m.value_line + line - 1, m.value_column + col, self.pointer)
+        from careflow.yamlsafe import value_position
+
+        offset = sum(len(text) + 1 for text in self.lines[: line - 1]) + col
+        file_line, file_col = value_position(m, offset)
+        return SourceLocation(self.file, file_line, file_col, self.pointer)
 
     def at(self, line: int, byte_col: int) -> Pos:
         line = min(max(line - self.shift, 1), len(self.lines))

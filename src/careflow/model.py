@@ -347,6 +347,9 @@ class Mark:
     value_line: int
     value_column: int
     style: str | None = None  # scalar style of the value: None (plain), "'", '"', "|", ">"
+    # The value's source text, kept only where it differs from the value (quoted, folded or
+    # multi-line scalars), so that a column inside the value can be found in the file.
+    raw: str | None = None
 
 
 @attrs.frozen(eq=False)

@@ -238,6 +238,8 @@ class _Reader:
         style = ev.style or None
         vpos = self.block_start(ev) if style in ("|", ">") else (line, col)
         ptr, keep, record, mark = self.slot((line, col), vpos, style)
+        if style in ("'", '"', ">") or (style is None and ev.end_mark.line > ev.start_mark.line):
+            mark = attrs.evolve(mark, raw=self.raw_text(ev, vpos))
         self.count(1, line, col, ptr)
         tag, bad = ev.tag, False
         value: Any
@@ -263,6 +265,16 @@ class _Reader:
             self.anchors[ev.anchor] = _Anchor(value, 1, 0, ptr, n, n, style)
         merge = tag is None and style is None and ev.value == "<<"
         self.finish(value, 0, bad, merge, line, col, ev.value)
+
+    def raw_text(self, ev: yaml.ScalarEvent, vpos: tuple[int, int]) -> str:
+        """The scalar's source text, from its first character (``vpos``, 1-based) to its end."""
+        end: Any = ev.end_mark
+        first, last = vpos[0] - 1, end.line
+        lines = [self.line(n) for n in range(first, last + 1)]
+        lines[-1] = lines[-1][: end.column] if last > first else lines[-1][vpos[1] - 1: end.column]
+        if last > first:
+            lines[0] = lines[0][vpos[1] - 1:]
+        return "\n".join(lines)
 
     def block_start(self, ev: yaml.ScalarEvent) -> tuple[int, int]:
         """Where a block scalar's text starts: the first non-space character after its header line.
@@ -416,6 +428,42 @@ def _syntax_hint(problem: str, context: str, char: str) -> str | None:
     return None
 
 
+_KEY_LINE = re.compile(r"^\s*(- )?[A-Za-z_][\w-]*:(\s|$)")
+_QUOTE_START = re.compile(r"""(?:^|[:,\[{-])\s*(["'])""")
+
+
+def _closes(text: str, quote: str) -> bool:
+    if quote == '"':
+        return '"' in text.replace("\\\\", "").replace('\\"', "")
+    return "'" in text.replace("''", "")
+
+
+def _unclosed_quote(reader: _Reader, exc: yaml.MarkedYAMLError, error_line: int) -> tuple[int, int] | None:
+    """(line, column) of a quote that opens a value and runs away, swallowing later "key:" lines."""
+    context_mark: Any = exc.context_mark
+    if "quoted scalar" in (exc.context or "") and "escape" not in (exc.problem or "") and context_mark is not None:
+        return _at(context_mark)
+    n = 0
+    while n < error_line:
+        text, after = reader.line(n), n + 1
+        for m in _QUOTE_START.finditer(text):
+            quote, start = m.group(1), m.end()
+            if _closes(text[start:], quote):
+                continue
+            k = n + 1
+            while k <= error_line:  # a quoted text may go on over lines: find where it closes
+                line = reader.line(k)
+                if _KEY_LINE.match(line):
+                    return n + 1, start
+                if _closes(line, quote):
+                    break
+                k += 1
+            after = k + 1
+            break
+        n = after
+    return None
+
+
 def _failed(code: str, message: str, file: str | None, line: int | None = None, column: int | None = None,
             hint: str | None = None) -> YamlDocument:
     return YamlDocument(None, {}, [Diagnostic(code, message, SourceLocation(file, line, column), hint)], True)
@@ -452,6 +500,14 @@ def read_yaml(text: str | bytes, file: str | None = None) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         line, col = _at(exc.problem_mark)
         problem, context = exc.problem or "invalid YAML", exc.context or ""
+        opened = _unclosed_quote(reader, exc, line)
+        if opened is not None:  # the parser complains far from the cause: point at the open quote
+            reader.error("CF001", "this quote is not closed", *opened, reader.here(),
+                         "close the quote on the same line, or quote the whole text")
+            return YamlDocument(None, {}, reader.diags, True)
+        last = max(1, len(_BREAK.split(text)) - (1 if text.endswith("\n") else 0))
+        if line > last:  # "end of stream" lies past the last line: show it at that line's end
+            line, col = last, len(reader.line(last - 1)) + 1
         if context and exc.context_mark is not None and _at(exc.context_mark) != (line, col):
             problem += " ({} started at line {}, column {})".format(context, *_at(exc.context_mark))
         reader.error("CF001", problem, line, col, reader.here(),
@@ -482,3 +538,65 @@ def read_yaml_file(path: str | os.PathLike[str]) -> YamlDocument:
     except OSError as exc:
         return _failed("CF009", f"the file cannot be read: {exc.strerror or exc}", name)
     return read_yaml(data, name)
+
+
+# -- columns inside a scalar ----------------------------------------------------------------------
+
+_ESCAPE_LENGTH = {"x": 4, "u": 6, "U": 10}
+
+
+def _scalar_positions(raw: str, style: str | None) -> list[tuple[int, int]]:
+    """For each character of a scalar's value, its (line, column) in ``raw``, both 0-based.
+
+    Follows YAML's folding (a line break between text becomes one space, empty lines become
+    line breaks, indentation and trailing spaces go) and quoting ('' and backslash escapes).
+    """
+    out: list[tuple[int, int]] = []
+    lines = raw.split("\n")
+    joined = True  # the previous line ended in an escaped line break: no folding space
+    blank_run = 0
+    for ln, text in enumerate(lines):
+        j = 1 if ln == 0 and style in ("'", '"') else (0 if ln == 0 else len(text) - len(text.lstrip(" \t")))
+        body = text if ln == len(lines) - 1 else text.rstrip(" \t")
+        if ln > 0:
+            if j >= len(body) and ln < len(lines) - 1:  # an empty line: one line break
+                blank_run += 1
+                out.append((ln, 0))
+                continue
+            if not joined and blank_run == 0:
+                out.append((ln, max(j - 1, 0)))  # the folding space, shown where the line's text begins
+        joined, blank_run = False, 0
+        while j < len(body):
+            c = body[j]
+            if style == '"' and c == "\\":
+                if j + 1 >= len(body):  # an escaped line break joins the lines without a space
+                    joined = True
+                    break
+                out.append((ln, j))
+                j += _ESCAPE_LENGTH.get(body[j + 1], 2)
+            elif style == "'" and c == "'":
+                if body[j + 1: j + 2] != "'":
+                    return out  # the closing quote
+                out.append((ln, j))
+                j += 2
+            elif style == '"' and c == '"':
+                return out
+            else:
+                out.append((ln, j))
+                j += 1
+    return out
+
+
+def value_position(mark: Mark, offset: int) -> tuple[int, int]:
+    """The 1-based file (line, column) of character ``offset`` of the value that ``mark`` marks."""
+    if mark.raw is None:
+        return mark.value_line, mark.value_column + offset + (1 if mark.style in ("'", '"') else 0)
+    positions = _scalar_positions(mark.raw, mark.style)
+    if not positions:
+        return mark.value_line, mark.value_column
+    ln, col = positions[min(offset, len(positions) - 1)]
+    if offset >= len(positions):
+        col += 1
+    if ln == 0:
+        return mark.value_line, mark.value_column + col
+    return mark.value_line + ln, col + 1
