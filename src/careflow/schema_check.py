@@ -59,7 +59,7 @@ def _where(path: list[str | int]) -> str:
     """A readable name for the place at ``path``: "state 'triage'", "transition 3", "the top level"."""
     if not path:
         return "the top level"
-    if isinstance(path[-1], int) and path[:1] != ["transitions"] or isinstance(path[-1], int) and len(path) > 2:
+    if (isinstance(path[-1], int) and path[:1] != ["transitions"]) or (isinstance(path[-1], int) and len(path) > 2):
         return f"item {path[-1]} of {_where(path[:-1])}"
     names = {"roles": "role", "data": "data field", "events": "event"}
     if path[0] == "transitions" and len(path) >= 2:

@@ -238,7 +238,8 @@ class _Reader:
         style = ev.style or None
         vpos = self.block_start(ev) if style in ("|", ">") else (line, col)
         ptr, keep, record, mark = self.slot((line, col), vpos, style)
-        if style in ("'", '"', ">") or (style is None and ev.end_mark.line > ev.start_mark.line):
+        end: Any = ev.end_mark
+        if style in ("'", '"', ">") or (style is None and end.line + 1 > line):
             mark = attrs.evolve(mark, raw=self.raw_text(ev, vpos))
         self.count(1, line, col, ptr)
         tag, bad = ev.tag, False
