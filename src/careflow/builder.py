@@ -32,7 +32,7 @@ from careflow.model import (
     Transition,
     freeze,
 )
-from careflow.values import value_problem
+from careflow.values import describe, value_problem
 
 # Which top-level section a reference check depends on.
 _DEPENDS_ON = {"CF104": "/states", "CF113": "/states", "CF115": "/states", "CF105": "/roles", "CF119": "/roles",
@@ -173,7 +173,7 @@ class Builder:
             problem = value_problem(dtype, default)
             if problem:
                 self.report("CF112", f"the default of '{name}' {problem}", pointer_join(pointer, "default"),
-                            f"give a default that is {dtype.describe()}", value=True)
+                            f"give a default that is {describe(dtype)}", value=True)
         if dtype.enum is not None:
             for i, option in enumerate(dtype.enum):
                 problem = value_problem(attrs_evolve_enumless(dtype), option)

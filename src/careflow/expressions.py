@@ -505,6 +505,9 @@ class _Compiler:
                                 f"{allowed}", _close(str(v), [str(x) for x in ty.enum]))
 
     def call(self, node: ast.Call) -> T.Node:
+        if isinstance(node.func, ast.Lambda):
+            raise self.forbid(self.start(node.func), "a lambda (guards cannot define functions)",
+                              "write the condition itself, e.g. len(goals) > 0")
         if not isinstance(node.func, ast.Name):
             raise self.forbid(self.start(node.func), "calling anything but a function name",
                               "functions: " + ", ".join(T.FUNCTIONS))

@@ -179,7 +179,8 @@ def _validate(text: str | bytes | None, path: Path | None, file: str | None,
     if fatal:
         return Validation(None, tuple(problems), file)
     if not isinstance(doc, dict):
-        found = "an empty file" if doc is None else f"a {type(doc).__name__}"
+        found = {type(None): "an empty file", list: "a list", str: "a single text", int: "a number",
+                 float: "a number", bool: "true/false"}.get(type(doc), "a single value")
         problems.append(Diagnostic("CF008", f"a process file must be a mapping of keys, but this is {found}",
                                    SourceLocation(file, 1, 1, ""), "start with 'careflow: 1' and 'id: …'"))
         return Validation(None, tuple(problems), file)

@@ -148,9 +148,10 @@ def _diagnose(error: Any, marks: Mapping[str, Mark], file: str | None) -> list[D
     if kind == "enum":
         options = [str(o) for o in schema.get("enum", [])]
         if set(options) <= {"nn", "nb", "en", "sv"}:
+            close = did_you_mean(str(instance), options) or ""
+            hint = (close + " " if close.startswith("did you mean") else "") + _LANGUAGE_HINT
             return [Diagnostic("CF106", f"unknown language {instance!r} in {where}",
-                               _loc(marks, file, pointer, True),
-                               did_you_mean(str(instance), options) or _LANGUAGE_HINT)]
+                               _loc(marks, file, pointer, True), hint)]
         return [Diagnostic("CF107", f"{instance!r} is not allowed in {where}", _loc(marks, file, pointer, True),
                            "allowed: " + ", ".join(options))]
     if kind == "pattern":

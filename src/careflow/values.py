@@ -13,6 +13,20 @@ _KIND_WORDS = {"boolean": "true or false", "integer": "a whole number", "number"
                "string": "text", "array": "a list", "object": "a mapping"}
 
 
+def describe(dtype: DataType) -> str:
+    """The type in words an author knows: 'true or false', 'a list of whole numbers'."""
+    if dtype.kind == "string" and dtype.format:
+        words = {"date": "a date (2026-11-22)", "date-time": "a date and time (2026-11-22T09:30:00+01:00)"}
+        base = words.get(dtype.format, "text")
+    elif dtype.kind == "array" and dtype.items is not None:
+        base = "a list of " + describe(dtype.items).removeprefix("a ").removeprefix("an ")
+    else:
+        base = _KIND_WORDS[dtype.kind]
+    if dtype.enum is not None:
+        base = "one of " + ", ".join(repr(e) for e in dtype.enum)
+    return base + (" or null" if dtype.nullable else "")
+
+
 def _is_kind(kind: str, value: Any) -> bool:
     if kind == "boolean":
         return isinstance(value, bool)

@@ -1,0 +1,97 @@
+"""Time, injected: the ``Clock`` protocol, three clocks, and calendar arithmetic for deadlines.
+
+Every clock returns timezone-aware UTC datetimes whose ``tzinfo`` is ``datetime.timezone.utc``
+itself, so ``isoformat()``/``fromisoformat()`` round-trip them exactly (the audit log relies on it).
+This module imports nothing else from careflow.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Anything with ``now() -> datetime`` (timezone-aware, UTC)."""
+
+    def now(self) -> datetime: ...
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; naive datetimes are refused because their meaning depends on the host."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: give a timezone-aware time")
+    return moment.astimezone(UTC)
+
+
+class SystemClock:
+    """The host's clock."""
+
+    __slots__ = ()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class FixedClock:
+    """Always the same moment: tests and replay."""
+
+    __slots__ = ("_now",)
+
+    def __init__(self, moment: datetime) -> None:
+        self._now = as_utc(moment)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = as_utc(moment)
+
+    def __repr__(self) -> str:
+        return f"FixedClock({self._now.isoformat()})"
+
+
+class ManualClock(FixedClock):
+    """A clock a test moves forward by hand."""
+
+    __slots__ = ()
+
+    def __init__(self, start: datetime | None = None) -> None:
+        super().__init__(start or datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
+
+    def advance(self, delta: timedelta | None = None, **parts: float) -> datetime:
+        """Move forward by ``delta`` (or ``timedelta(**parts)``); returns the new time."""
+        step = delta if delta is not None else timedelta(**parts)
+        if step < timedelta(0):
+            raise ValueError("a ManualClock only moves forward")
+        self._now = self._now + step
+        return self._now
+
+    def __repr__(self) -> str:
+        return f"ManualClock({self._now.isoformat()})"
+
+
+SYSTEM_CLOCK = SystemClock()
+
+
+def add_calendar(moment: datetime, years: int = 0, months: int = 0, days: int = 0, seconds: int = 0
+                 ) -> datetime:
+    """``moment`` plus a duration whose years and months are calendar units.
+
+    Months are added first and the day is clamped to the end of the month (31 January + 1 month is
+    28 or 29 February), as people count "one month" for a deadline; then days and seconds are added
+    as fixed lengths.
+    """
+    if years or months:
+        total = moment.month - 1 + months + 12 * years
+        year, month = moment.year + total // 12, total % 12 + 1
+        day = min(moment.day, calendar.monthrange(year, month)[1])
+        moment = moment.replace(year=year, month=month, day=day)
+    if days or seconds:
+        moment = moment + timedelta(days=days, seconds=seconds)
+    return moment
