@@ -285,9 +285,17 @@ def test_two_unguarded_transitions_same_event() -> None:
     assert d.hint == "add a `when` guard to tell them apart, or use different events"
 
 
-def test_leaf_and_ancestor_conflict_names_the_leaf() -> None:
+def test_inner_transition_overrides_ancestor_without_ambiguity() -> None:
+    # the engine tries the innermost declaring state first, as statecharts do
     p = build({"lvl": {"states": {"a": {}, "b": {}}}, "end": {"final": True}},
               [{"event": "go", "from": "lvl", "to": "end"}, {"event": "go", "from": "a", "to": "b"}])
+    assert only(check(p), "CF203") == []
+
+
+def test_same_state_listed_twice_in_from_lists_is_ambiguous() -> None:
+    p = build({"a": {}, "b": {}, "end": {"final": True}},
+              [{"event": "go", "from": ["a", "b"], "to": "end"}, {"event": "go", "from": "a", "to": "b"},
+               {"event": "fin", "from": "b", "to": "end"}])
     (d,) = only(check(p), "CF203")
     assert "state 'a'" in d.message
 

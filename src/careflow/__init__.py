@@ -12,29 +12,71 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
+    # definitions
     "load": "careflow.loader",
     "loads": "careflow.loader",
     "validate": "careflow.loader",
     "bundled": "careflow.loader",
     "find": "careflow.loader",
+    "ProcessDefinition": "careflow.model",
+    # errors
     "CareflowError": "careflow.errors",
     "DefinitionError": "careflow.errors",
     "ProcessNotFound": "careflow.errors",
     "Diagnostic": "careflow.errors",
     "SourceLocation": "careflow.errors",
-    "ProcessDefinition": "careflow.model",
+    "CaseError": "careflow.data",
+    "InvalidData": "careflow.data",
+    "EventNotAllowed": "careflow.compiled",
+    "RoleDenied": "careflow.compiled",
+    "GuardFailed": "careflow.compiled",
+    "MissingData": "careflow.compiled",
+    "ChecklistOpen": "careflow.compiled",
+    "CaseClosed": "careflow.compiled",
+    "HistoryError": "careflow.case",
+    "ActionFailed": "careflow.case",
+    # cases
+    "Case": "careflow.case",
+    "FireResult": "careflow.case",
+    "Explanation": "careflow.case",
+    "overdue": "careflow.case",
+    "Actor": "careflow.compiled",
+    "SYSTEM": "careflow.compiled",
     "Registry": "careflow.registry",
+    "AuditEntry": "careflow.audit",
+    "verify": "careflow.audit",
+    "Clock": "careflow.clock",
+    "SystemClock": "careflow.clock",
+    "FixedClock": "careflow.clock",
+    "ManualClock": "careflow.clock",
 }
 
 if TYPE_CHECKING:
+    from careflow.audit import AuditEntry, verify
+    from careflow.case import ActionFailed, Case, Explanation, FireResult, HistoryError, overdue
+    from careflow.clock import Clock, FixedClock, ManualClock, SystemClock
+    from careflow.compiled import (
+        SYSTEM,
+        Actor,
+        CaseClosed,
+        ChecklistOpen,
+        EventNotAllowed,
+        GuardFailed,
+        MissingData,
+        RoleDenied,
+    )
+    from careflow.data import CaseError, InvalidData
     from careflow.errors import CareflowError, DefinitionError, Diagnostic, ProcessNotFound, SourceLocation
     from careflow.loader import bundled, find, load, loads, validate
     from careflow.model import ProcessDefinition
     from careflow.registry import Registry
 
 __all__ = [
-    "CareflowError", "DefinitionError", "Diagnostic", "ProcessDefinition", "ProcessNotFound", "Registry",
-    "SourceLocation", "bundled", "find", "load", "loads", "validate",
+    "SYSTEM", "ActionFailed", "Actor", "AuditEntry", "CareflowError", "Case", "CaseClosed", "CaseError",
+    "ChecklistOpen", "Clock", "DefinitionError", "Diagnostic", "EventNotAllowed", "Explanation", "FireResult",
+    "FixedClock", "GuardFailed", "HistoryError", "InvalidData", "ManualClock", "MissingData", "ProcessDefinition",
+    "ProcessNotFound", "Registry", "RoleDenied", "SourceLocation", "SystemClock", "bundled", "find", "load",
+    "loads", "overdue", "validate", "verify",
 ]
 
 

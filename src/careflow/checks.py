@@ -172,7 +172,9 @@ def _nondeterminism(process: ProcessDefinition) -> Iterator[Diagnostic]:
         for event, found in by_event.items():
             found.sort(key=lambda pair: pair[0].index)
             for (first, first_src), (later, later_src) in combinations(found, 2):
-                if (first.index, later.index) in reported:
+                # The engine tries the innermost declaring state first: an inner transition overrides
+                # an outer one (as in statecharts), so only the same depth is ambiguous.
+                if depth[first_src] != depth[later_src] or (first.index, later.index) in reported:
                     continue
                 reported.add((first.index, later.index))
                 # Name the innermost state both apply to: where the author must tell them apart.

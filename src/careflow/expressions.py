@@ -48,7 +48,7 @@ _HANDLERS: dict[type[ast.AST], str] = {  # the whitelist: every other node kind 
 class Guard:
     """A compiled guard. Calling it never raises: anything that cannot be evaluated makes it false."""
 
-    __slots__ = ("_fn", "_root", "data_names", "event_names", "source")
+    __slots__ = ("_root", "fn", "data_names", "event_names", "source")
 
     def __init__(self, source: str, root: T.Node, data_names: frozenset[str], event_names: frozenset[str]
                  ) -> None:
@@ -56,11 +56,11 @@ class Guard:
         self.data_names = data_names
         self.event_names = event_names
         self._root = root
-        self._fn = root.fn
+        self.fn = root.fn
 
     def __call__(self, data: Mapping[str, Any], event: Mapping[str, Any], now: datetime) -> bool:
         try:
-            return self._fn(data, event, now) is True
+            return self.fn(data, event, now) is True
         except Exception:  # the contract: a guard is false, never an exception, whatever the data holds
             return False
 
