@@ -8,7 +8,7 @@ import pytest
 
 from careflow.case import Case
 from careflow.clock import ManualClock
-from careflow.compiled import Actor, ChecklistOpen, GuardFailed, RoleDenied
+from careflow.compiled import Actor, ChecklistOpen, EventNotAllowed, GuardFailed, RoleDenied
 from careflow.loader import load
 
 T0 = datetime(2026, 9, 7, 8, 30, tzinfo=UTC)
@@ -82,9 +82,10 @@ def test_bti_children_goes_up_to_level_3_and_back_down_to_level_1() -> None:
     case = Case.open(load("bti_children"), "bti-1", actor=employee, clock=clock)
 
     case.fire("define_concern", employee, {"concern_description": "often tired and sad", "concern_subject": "child"})
-    with pytest.raises(GuardFailed):
-        case.fire("share_with_leader", employee, {"leader_informed": False})
-    case.fire("share_with_leader", employee, {"leader_informed": True})
+    with pytest.raises(EventNotAllowed):  # the family is told only after the leader
+        case.fire("share_with_family", employee)
+    case.fire("share_with_leader", employee)
+    assert case.data["leader_informed"] is True
     case.fire("share_with_family", employee)
     assert case.state == "level_0.l0_s4" and case.due_at is not None  # the 14-day decision clock
     case.fire("record_consent_to_share", guardian, {"consent_share_with_services": True})

@@ -125,7 +125,7 @@ class Plan:
     __slots__ = ("appends", "assigns", "case_roles", "entered_due", "event", "exit_items", "exited", "fields",
                  "internal", "pyguard", "pyguard_name", "reads_event", "requires", "roles", "sets", "simple",
                  "skip_checklist", "source_path", "spawn", "system_ok", "target_leaf", "target_path", "test",
-                 "tick_states", "ticks", "tid", "touches_timers", "transition", "when")
+                 "tick_states", "ticks", "tid", "touches_timers", "transition", "values", "when")
 
     def __init__(self) -> None:
         self.roles: frozenset[str] | None = None  # None: any actor; else the global roles that pass
@@ -140,6 +140,7 @@ class Plan:
         self.requires: tuple[str, ...] = ()
         self.sets: tuple[tuple[str, str], ...] = ()
         self.appends: tuple[tuple[str, str, int | None], ...] = ()
+        self.values: tuple[tuple[str, Any], ...] = ()  # fixed values (frozen, so safe to share)
         self.assigns: tuple[tuple[str, str], ...] = ()
         self.ticks: frozenset[tuple[str, str]] = frozenset()
         self.exit_items: tuple[tuple[str, str, str], ...] = ()
@@ -239,7 +240,7 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
         if t.guard is not None:
             p.pyguard, p.pyguard_name = pyguards[t.guard], t.guard
         p.fields = {name: validator(dtype, name, "event data") for name, dtype in scope_fields(process, t).items()}
-        p.requires, p.sets, p.assigns = t.requires, t.set, t.assign
+        p.requires, p.sets, p.assigns, p.values = t.requires, t.set, t.assign, t.values
         p.appends = tuple((c, e, process.field(c).type.max_items) for c, e in t.append)
         p.skip_checklist, p.spawn = t.skip_checklist, spawns.get(t.index)
         shared[t.index] = p
@@ -308,7 +309,7 @@ def _for_leaf(process: ProcessDefinition, shared: Plan, leaf: str, source: str, 
     p.exit_items = tuple((s, i.id, i.label.get(lang) or i.id) for s in exited for i in process.state(s).checklist)
     p.entered_due = _due_plan(process, reversed(entered))
     p.touches_timers = bool(p.entered_due) or any(process.state(s).due is not None for s in exited)
-    p.simple = not (p.sets or p.appends or p.assigns or p.ticks or p.exit_items or p.touches_timers or p.spawn)
+    p.simple = not (p.sets or p.appends or p.values or p.assigns or p.ticks or p.exit_items or p.touches_timers or p.spawn)
     return p
 
 

@@ -272,8 +272,9 @@ def _apply(compiled: CompiledProcess, plan: Plan, snap: RawSnapshot, event: str,
            kind: str, ref: Mapping[str, Any] | None, seq: int) -> tuple[RawSnapshot, tuple[RawEntry, ...]]:
     """The general path: data, roles, ticks, checklist, deadlines, handoff."""
     data = snap[DATA]
-    if plan.sets or plan.appends:
+    if plan.sets or plan.appends or plan.values:
         data = dict(data)
+        data.update(plan.values)
         for case_field, event_field in plan.sets:
             if event_field in event_data:
                 data[case_field] = event_data[event_field]
