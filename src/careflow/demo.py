@@ -5,8 +5,11 @@ Run with ``python -m careflow.demo``. Each section uses only the public library 
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 from careflow.cli import main as cli
 
@@ -50,7 +53,64 @@ def main() -> int:
     result = validate_text(_BROKEN, "kommune/broken_example.yaml")
     for diagnostic in result.diagnostics:
         print(diagnostic.format())
+    heading("5. A PSHT case from referral to exit (c), which hands off to an oppfølgingsteam case")
+    psht_walk()
+    heading("6. Handbook diagrams, in nynorsk and English (careflow render)")
+    out = Path("out/demo")
+    out.mkdir(parents=True, exist_ok=True)
+    for pid in ("bti_children", "psht"):
+        for lang in ("nn", "en"):
+            fmt = "svg" if shutil.which("dot") else "mermaid"
+            target = out / f"{pid}.{lang}.{'svg' if fmt == 'svg' else 'mmd'}"
+            cli(["render", pid, "-f", fmt, "--lang", lang, "-o", str(target)])
+            print(f"wrote {target}")
     return status
+
+
+def psht_walk() -> None:
+    from careflow import Actor, Case, CareflowError, ManualClock, load
+
+    clock = ManualClock(datetime(2026, 9, 7, 8, 30, tzinfo=UTC))
+    gp, nurse, doctor = Actor("dr-gran", {"referrer"}), Actor("nora", {"nurse"}), Actor("dag", {"doctor"})
+    case = Case.open(load("psht"), "psht-2026-001", actor=gp, clock=clock)
+    referral = {"referrer_kind": "gp", "referral_channel": "dips", "referral_reason": "falls at home"}
+
+    def fire(event: str, actor: Actor, data: dict[str, object] | None = None, reason: str | None = None) -> None:
+        clock.advance(hours=6)
+        try:
+            result = case.fire(event, actor, data, reason=reason)
+        except CareflowError as exc:
+            print(f"  REFUSED  {event:28} by {actor.id:8} {exc}")
+            for why in case.explain(event, actor, data).reasons:
+                print(f"           why: {why}")
+            return
+        print(f"  {result.entries[0].kind:8} {event:28} by {actor.id:8} -> {case.state}")
+        for child in result.spawned:
+            print(f"  spawned  {child.process_id} case {child.case_id} in state {child.state}")
+
+    fire("submit_referral", gp, referral)  # no consent yet: refused, and the refusal is logged
+    fire("record_consent", gp, {"consent_to_referral": True}, reason="the patient agreed by phone")
+    fire("submit_referral", gp, referral)
+    accept = {"benefits_from_psht": True, "referral_complete": True, "needs_interdisciplinary_approach": True}
+    fire("accept_referral", nurse, accept)  # the first notes are not written: the checklist refuses
+    for event, data in [
+        ("note_in_dips", None), ("note_in_profil", None), ("accept_referral", accept),
+        ("map_goals", {"patient_goals": "walk to the shop again"}), ("read_record", None), ("visit_patient", None),
+        ("patient_met", None), ("involve_services", None), ("do_home_visit", None), ("mapping_done", None),
+        ("risk_assessed", {"risk_summary": "falls; polypharmacy"}), ("summary_done", None),
+        ("plan_agreed", {"plan_summary": "physiotherapy twice a week"}),
+        ("decide_further_follow_up", {"needs_municipal_services": True, "needs_coordinator": True}),
+        ("hold_handover_meeting", None), ("inform_services", None), ("write_discharge_summary", None),
+        ("prepare_ke_report", {"need_summary": "long-term coordinated services", "consent_to_ke_report": True,
+                               "wants_individual_plan": True, "psht_attends_first_meeting": True}),
+        ("report_to_ke", None),
+    ]:
+        fire(event, nurse if event.startswith("note") else doctor, data)
+    print(f"\n  {len(case.history)} audit entries; hash chain: {'intact' if case.verify() else case.verify().message}; head {case.head[:16]}…")
+    print("  the last three entries:")
+    for entry in case.history[-3:]:
+        print(f"    #{entry.seq} {entry.time:%Y-%m-%d %H:%M} {entry.kind:8} {entry.event or '':22} "
+              f"{entry.source or ''} -> {entry.target or ''}  {entry.hash[:12] if entry.hash else ''}")
 
 
 if __name__ == "__main__":
