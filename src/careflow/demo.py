@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,14 +69,14 @@ def main() -> int:
 
 
 def psht_walk() -> None:
-    from careflow import Actor, Case, CareflowError, ManualClock, load
+    from careflow import Actor, CareflowError, Case, ManualClock, load
 
     clock = ManualClock(datetime(2026, 9, 7, 8, 30, tzinfo=UTC))
     gp, nurse, doctor = Actor("dr-gran", {"referrer"}), Actor("nora", {"nurse"}), Actor("dag", {"doctor"})
     case = Case.open(load("psht"), "psht-2026-001", actor=gp, clock=clock)
     referral = {"referrer_kind": "gp", "referral_channel": "dips", "referral_reason": "falls at home"}
 
-    def fire(event: str, actor: Actor, data: dict[str, object] | None = None, reason: str | None = None) -> None:
+    def fire(event: str, actor: Actor, data: Mapping[str, object] | None = None, reason: str | None = None) -> None:
         clock.advance(hours=6)
         try:
             result = case.fire(event, actor, data, reason=reason)
@@ -93,7 +94,7 @@ def psht_walk() -> None:
     fire("submit_referral", gp, referral)
     accept = {"benefits_from_psht": True, "referral_complete": True, "needs_interdisciplinary_approach": True}
     fire("accept_referral", nurse, accept)  # the first notes are not written: the checklist refuses
-    for event, data in [
+    walk: list[tuple[str, Mapping[str, object] | None]] = [
         ("note_in_dips", None), ("note_in_profil", None), ("accept_referral", accept),
         ("map_goals", {"patient_goals": "walk to the shop again"}), ("read_record", None), ("visit_patient", None),
         ("patient_met", None), ("involve_services", None), ("do_home_visit", None), ("mapping_done", None),
@@ -104,9 +105,12 @@ def psht_walk() -> None:
         ("prepare_ke_report", {"need_summary": "long-term coordinated services", "consent_to_ke_report": True,
                                "wants_individual_plan": True, "psht_attends_first_meeting": True}),
         ("report_to_ke", None),
-    ]:
+    ]
+    for event, data in walk:
         fire(event, nurse if event.startswith("note") else doctor, data)
-    print(f"\n  {len(case.history)} audit entries; hash chain: {'intact' if case.verify() else case.verify().message}; head {case.head[:16]}…")
+    check = case.verify()
+    chain = "intact" if check else check.message
+    print(f"\n  {len(case.history)} audit entries; hash chain: {chain}; head {case.head[:16]}…")
     print("  the last three entries:")
     for entry in case.history[-3:]:
         print(f"    #{entry.seq} {entry.time:%Y-%m-%d %H:%M} {entry.kind:8} {entry.event or '':22} "
