@@ -157,7 +157,13 @@ def escape_pointer_token(token: str | int) -> str:
 
 
 def pointer_join(base: str, *tokens: str | int) -> str:
-    return base + "".join("/" + escape_pointer_token(t) for t in tokens)
+    out = base
+    for token in tokens:
+        text = str(token)
+        if "~" in text or "/" in text:  # rare: escape per RFC 6901
+            text = escape_pointer_token(text)
+        out += "/" + text
+    return out
 
 
 # -- exceptions -------------------------------------------------------------------------------------

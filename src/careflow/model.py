@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -337,9 +337,12 @@ class SourceRef:
 # -- source positions -----------------------------------------------------------------------------
 
 
-@attrs.frozen
-class Mark:
-    """Where a JSON pointer's key and value start in a file (1-based lines and columns)."""
+class Mark(NamedTuple):
+    """Where a JSON pointer's key and value start in a file (1-based lines and columns).
+
+    A NamedTuple, not an attrs class: the YAML reader makes one per node, and this is the
+    cheapest immutable record to build.
+    """
 
     file: str | None
     line: int

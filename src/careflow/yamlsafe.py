@@ -58,6 +58,7 @@ _UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U000100
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # the line breaks libyaml counts
 _STD_TAGS = ("str", "int", "float", "bool", "null", "map", "seq")
 _MISSING = object()  # a scalar that failed resolution
+_SPECIAL_START = frozenset("0123456789+-.~nNtTfF")  # first characters of core-schema nulls, bools, numbers
 
 
 @attrs.frozen
@@ -87,6 +88,8 @@ def _short(text: str, limit: int = 40) -> str:
 
 def _core(text: str, kind: str | None = None) -> Any:
     """Resolve by the 1.2 core schema; ``kind`` forces one type (from a tag), else the first that fits."""
+    if kind is None and text and text[0] not in _SPECIAL_START:
+        return text  # most scalars are words: no null, bool or number starts like this
     if kind in (None, "null") and _NULL.fullmatch(text):
         return None
     if kind in (None, "bool") and text in _BOOL:
@@ -240,7 +243,7 @@ class _Reader:
         ptr, keep, record, mark = self.slot((line, col), vpos, style)
         end: Any = ev.end_mark
         if style in ("'", '"', ">") or (style is None and end.line + 1 > line):
-            mark = attrs.evolve(mark, raw=self.raw_text(ev, vpos))
+            mark = mark._replace(raw=self.raw_text(ev, vpos))
         self.count(1, line, col, ptr)
         tag, bad = ev.tag, False
         value: Any
