@@ -76,8 +76,18 @@ def _where(path: list[str | int]) -> str:
     return f"'{path[-1]}'"
 
 
+@cache
+def _fast() -> Any:
+    from careflow.schema_fast import compile_schema
+
+    return compile_schema(process_schema())
+
+
 def check_schema(doc: Any, marks: Mapping[str, Mark], file: str | None) -> list[Diagnostic]:
     """Every schema problem in ``doc``, located through ``marks``."""
+    fast = _fast()
+    if fast is not None and fast(doc):  # valid: no need for jsonschema's full (slower) walk
+        return []
     out: list[Diagnostic] = []
     for error in _validator().iter_errors(doc):
         out.extend(_diagnose(error, marks, file))
