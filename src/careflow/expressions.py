@@ -48,7 +48,7 @@ _HANDLERS: dict[type[ast.AST], str] = {  # the whitelist: every other node kind 
 class Guard:
     """A compiled guard. Calling it never raises: anything that cannot be evaluated makes it false."""
 
-    __slots__ = ("_root", "fn", "data_names", "event_names", "source")
+    __slots__ = ("_root", "data_names", "event_names", "fn", "source")
 
     def __init__(self, source: str, root: T.Node, data_names: frozenset[str], event_names: frozenset[str]
                  ) -> None:
@@ -115,6 +115,7 @@ class _Compiler:
         self.lines = _NEWLINE.split(self.source)
         self.shift = 0  # 1 when the text was parsed inside added parentheses
         self.parse_text = self.source
+        self._split: tuple[str, list[bytes]] | None = None
         self.diagnostics: list[Diagnostic] = []
         self.data_names: set[str] = set()
         self.event_names: set[str] = set()
@@ -165,7 +166,20 @@ class _Compiler:
         return _Error()
 
     def text(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.parse_text, node) or ""
+        """The node's source text (ast.get_source_segment, without re-splitting the text per call)."""
+        if self._split is None or self._split[0] is not self.parse_text:
+            self._split = (self.parse_text, [line.encode() for line in self.parse_text.split("\n")])
+        lines = self._split[1]
+        try:
+            first, last = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined]
+            start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+        except AttributeError:
+            return ""
+        if first == last:
+            segment: bytes = lines[first][start:end]
+            return segment.decode("utf-8", "replace")
+        parts = [lines[first][start:], *lines[first + 1:last], lines[last][:end]]
+        return b"\n".join(parts).decode("utf-8", "replace")
 
     # the whole expression
     def run(self) -> T.Node | None:
