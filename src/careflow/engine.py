@@ -188,8 +188,10 @@ def _step(compiled: CompiledProcess, snap: RawSnapshot, event: str, actor: Actor
                         failure = _guard_failed(plan, snap, event_data, now)
                     continue
             if missing:
+                # an open checklist is the answer whatever data comes (allowed() relies on this)
+                blocked = _checklist_open(plan, snap[TICKS], event)
                 if failure is None or isinstance(failure, RoleDenied):
-                    failure = _missing(plan, tuple(missing))
+                    failure = blocked or _missing(plan, tuple(missing))
                 continue
             if plan.pyguard is not None:
                 problem = _python_guard(plan, snap, event_data, actor)
@@ -267,6 +269,18 @@ def _python_guard(plan: Plan, snap: RawSnapshot, event_data: Mapping[str, Any], 
         return f"guard '{plan.pyguard_name}' failed: {type(exc).__name__}: {exc}"
 
 
+def _checklist_open(plan: Plan, ticks: tuple[tuple[str, str], ...], event: str) -> ChecklistOpen | None:
+    """The refusal when leaving would leave checklist items open (counting what this plan ticks)."""
+    if not plan.exit_items or plan.skip_checklist:
+        return None
+    done = {*ticks, *plan.ticks}
+    still_open = [label for state, item, label in plan.exit_items if (state, item) not in done]
+    if not still_open:
+        return None
+    return ChecklistOpen(f"'{event}' would leave open checklist items: {', '.join(still_open)}",
+                         [f"checklist item not done: {label}" for label in still_open], still_open)
+
+
 def _apply(compiled: CompiledProcess, plan: Plan, snap: RawSnapshot, event: str, actor: Actor,
            roles: tuple[str, ...], event_data: Mapping[str, Any], now: datetime, reason: str | None,
            kind: str, ref: Mapping[str, Any] | None, seq: int) -> tuple[RawSnapshot, tuple[RawEntry, ...]]:
@@ -292,11 +306,9 @@ def _apply(compiled: CompiledProcess, plan: Plan, snap: RawSnapshot, event: str,
             if event_field in event_data:
                 held[role] = event_data[event_field]
     ticks = tuple(sorted({*snap[TICKS], *plan.ticks})) if plan.ticks else snap[TICKS]
-    if plan.exit_items and not plan.skip_checklist:
-        still_open = [label for state, item, label in plan.exit_items if (state, item) not in ticks]
-        if still_open:
-            raise ChecklistOpen(f"'{event}' would leave open checklist items: {', '.join(still_open)}",
-                                [f"checklist item not done: {label}" for label in still_open], still_open)
+    blocked = _checklist_open(plan, ticks, event)
+    if blocked is not None:
+        raise blocked
     if plan.exited and ticks:
         ticks = tuple(t for t in ticks if t[0] not in plan.exited)
     timers = snap[TIMERS]
