@@ -49,6 +49,12 @@ _EXPORTS: dict[str, str] = {
     "SystemClock": "careflow.clock",
     "FixedClock": "careflow.clock",
     "ManualClock": "careflow.clock",
+    # replay and histories
+    "replay": "careflow.replay",
+    "ReplayResult": "careflow.replay",
+    "Divergence": "careflow.replay",
+    "read_history": "careflow.history",
+    "HistoryFileError": "careflow.history",
 }
 
 if TYPE_CHECKING:
@@ -69,14 +75,17 @@ if TYPE_CHECKING:
     from careflow.errors import CareflowError, DefinitionError, Diagnostic, ProcessNotFound, SourceLocation
     from careflow.loader import bundled, find, load, loads, validate
     from careflow.model import ProcessDefinition
+    from careflow.history import HistoryFileError, read_history
     from careflow.registry import Registry
+    from careflow.replay import Divergence, ReplayResult, replay
 
 __all__ = [
     "SYSTEM", "ActionFailed", "Actor", "AuditEntry", "CareflowError", "Case", "CaseClosed", "CaseError",
-    "ChecklistOpen", "Clock", "DefinitionError", "Diagnostic", "EventNotAllowed", "Explanation", "FireResult",
-    "FixedClock", "GuardFailed", "HistoryError", "InvalidData", "ManualClock", "MissingData", "ProcessDefinition",
-    "ProcessNotFound", "Registry", "RoleDenied", "SourceLocation", "SystemClock", "bundled", "find", "load",
-    "loads", "overdue", "validate", "verify",
+    "ChecklistOpen", "Clock", "DefinitionError", "Diagnostic", "Divergence", "EventNotAllowed", "Explanation",
+    "FireResult", "FixedClock", "GuardFailed", "HistoryError", "HistoryFileError", "InvalidData", "ManualClock",
+    "MissingData", "ProcessDefinition", "ProcessNotFound", "Registry", "ReplayResult", "RoleDenied",
+    "SourceLocation", "SystemClock", "bundled", "find", "load", "loads", "overdue", "read_history", "replay",
+    "validate", "verify",
 ]
 
 

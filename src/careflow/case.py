@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from careflow.audit import GENESIS, AuditEntry, RawEntry, VerifyResult, cook, seal, store, verify
+from careflow.audit import GENESIS, AuditEntry, RawEntry, VerifyResult, cook, seal_raw, verify
 from careflow.clock import SYSTEM_CLOCK, Clock
 from careflow.compiled import SYSTEM, Actor, CompiledProcess, GuardFailed, MissingData, Resolver, compile
 from careflow.data import CaseError, to_json_value
@@ -31,17 +31,13 @@ from careflow.engine import (
     TIMERS,
     Link,
     RawSnapshot,
-    Snapshot,
     _action_failed,
     _assign,
     _open,
     _step,
     _tick,
-    assign,
     due_at,
-    open_case,
     public,
-    step,
 )
 from careflow.errors import CareflowError
 from careflow.model import ProcessDefinition
@@ -239,8 +235,8 @@ class Case:
     def _seal(self) -> None:
         log, head = self._log, self._head
         for i in range(self._sealed, len(log)):
-            entry = seal(log[i], head)
-            log[i], head = store(entry), entry.hash  # type: ignore[assignment]
+            log[i] = sealed = seal_raw(log[i], head)
+            head = sealed[-1]
         self._sealed, self._head = len(log), head
 
     def _sealed_range(self, start: int, stop: int) -> tuple[AuditEntry, ...]:
@@ -366,29 +362,31 @@ class Case:
     def from_json(cls, process: ProcessDefinition | CompiledProcess, text: str | bytes, *,
                   clock: Clock | None = None, registry: Registry | None = None,
                   resolver: Resolver | None = None) -> Case:
-        """Read a case back. The hash chain is verified, the log is replayed through ``engine.step``
-        and the result must equal the stored state; otherwise ``HistoryError``."""
+        """Read a case back. Its log is replayed (``careflow.replay``: every entry re-decided by
+        ``engine.step``, the hash chain verified) and must lead to the stored state; else ``HistoryError``."""
+        from careflow.history import HistoryFileError, from_document
+        from careflow.replay import replay
+
         compiled = process if isinstance(process, CompiledProcess) else compile(process, registry, resolver)
         try:
             body = json.loads(text)
-            if body.get("format") != FORMAT:
-                raise HistoryError(f"not a careflow case (format {body.get('format')!r})")
-            entries = [AuditEntry.from_json(e) for e in body["history"]]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except ValueError as exc:
             raise HistoryError(f"unreadable case JSON: {exc}") from exc
+        if not isinstance(body, dict) or body.get("format") != FORMAT:
+            found = body.get("format") if isinstance(body, dict) else None
+            raise HistoryError(f"not a careflow case (format {found!r})")
         if (body.get("process_id"), body.get("process_version")) != (compiled.id, compiled.version):
             raise HistoryError(f"the case runs on {body.get('process_id')}@{body.get('process_version')}, "
                                f"not {compiled.id}@{compiled.version}")
-        result = verify(entries)
-        if not result:
-            raise HistoryError(f"the audit log is broken: {result.message} ({result.problem})", result)
-        if entries and body.get("head") != entries[-1].hash:
-            raise HistoryError("the stored head hash does not match the last entry (log cut short?)")
-        snap = _replay(compiled, entries)
-        if _snapshot_json(compiled, snap) != {k: body.get(k) for k in _snapshot_json(compiled, snap)}:
-            raise HistoryError("the stored state does not match the state its log replays to")
-        case = cls._make(compiled, tuple(snap), [store(e) for e in entries], clock or SYSTEM_CLOCK)
-        case._sealed, case._head = len(entries), entries[-1].hash or GENESIS
+        try:
+            history = from_document(body)
+        except HistoryFileError as exc:
+            raise HistoryError(f"unreadable case JSON: {exc.diagnostics[0].message}") from exc
+        result = replay(compiled, history, clock=clock)
+        if result.divergence is not None:
+            raise HistoryError(result.divergence.reason, index=result.divergence.index)
+        case = result.case
+        assert case is not None
         return case
 
 
@@ -401,53 +399,6 @@ def _snapshot_json(compiled: CompiledProcess, raw: RawSnapshot) -> dict[str, Any
         "timers": [[t.state, t.due_at.isoformat(), t.event, t.fired] for t in s.timers],
         "links": [list(link) for link in s.links],
     }
-
-
-def _replay(compiled: CompiledProcess, entries: Sequence[AuditEntry]) -> Snapshot:
-    """The snapshot a log leads to, re-deciding every entry with the engine; ``HistoryError`` at the
-    first entry the engine would not have produced."""
-    def same(index: int, made: Iterable[AuditEntry]) -> None:
-        for offset, entry in enumerate(made):
-            if index + offset >= len(entries) or tuple(entry[:-2]) != tuple(entries[index + offset][:-2]):
-                raise HistoryError(f"entry {index + offset} is not what the process produces", index=index + offset)
-
-    if not entries or entries[0].kind != "opened":
-        raise HistoryError("a case log starts with an 'opened' entry", index=0)
-    first = entries[0]
-    ref = first.ref
-    parent = Link("parent", ref["process_id"], ref["case_id"], ref["seq"]) if ref else None
-    snap, made = open_case(compiled, first.case_id, Actor(first.actor, first.roles), first.data, first.time,
-                           parent=parent, reason=first.reason)
-    same(0, [made])
-    index = 1
-    produced: tuple[AuditEntry, ...]
-    while index < len(entries):
-        e = entries[index]
-        actor = Actor(e.actor, e.roles)
-        if e.kind == "action_failed":
-            snap, produced = snap._replace(seq=e.seq), (e,)  # changes nothing but seq
-        elif e.kind == "assigned" and e.ref is not None:
-            snap, one = assign(compiled, snap, e.ref["role"], e.ref["person"], actor, e.time, e.reason)
-            produced = (one,)
-        elif e.kind in ("fired", "deadline", "denied"):
-            if e.ref is not None and "due_at" in e.ref:  # a deadline: its timer was marked fired first
-                snap = snap._replace(timers=tuple(t._replace(fired=True) if t.state == e.ref["state"] else t
-                                                  for t in snap.timers))
-            kind = "deadline" if e.kind == "deadline" or (e.ref and "due_at" in e.ref) else "fired"
-            try:
-                snap, produced = step(compiled, snap, e.event or "", actor, e.data if e.kind != "denied" else
-                                      _denied_data(e.data), e.time, e.reason, kind=kind, ref=e.ref)
-            except CaseError as err:
-                snap, produced = err.snapshot, (err.entry,)
-        else:
-            raise HistoryError(f"entry {index} has kind '{e.kind}' where it cannot occur", index=index)
-        same(index, produced)
-        index += len(produced)
-    return snap
-
-
-def _denied_data(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    return data or None
 
 
 def overdue(cases: Iterable[Case], now: datetime | None = None) -> list[Case]:

@@ -138,7 +138,7 @@ register("schema", "print the JSON Schema of process files (draft 2020-12)", add
 
 # -- entry point ----------------------------------------------------------------------------------
 
-_PLUGIN_MODULES: tuple[str, ...] = ("careflow.cli_render",)  # modules that register further commands
+_PLUGIN_MODULES: tuple[str, ...] = ("careflow.cli_render", "careflow.cli_replay", "careflow.cli_testing")  # modules that register further commands
 
 
 def build_parser() -> argparse.ArgumentParser:
