@@ -41,3 +41,16 @@ def test_doc_example_loads(name: str, lang: str, text: str) -> None:
 
 def test_there_are_examples() -> None:
     assert sum(1 for _, lang, t in EXAMPLES if lang == "yaml" and t.startswith("careflow: 1")) >= 2
+
+
+def test_readme_python_examples_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    blocks = [t for name, lang, t in EXAMPLES if name.startswith("README") and lang == "python"]
+    assert blocks
+    for i, code in enumerate(blocks):
+        script = tmp_path / f"example_{i}.py"
+        script.write_text(code, "utf-8")
+        done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
