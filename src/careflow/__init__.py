@@ -73,9 +73,9 @@ if TYPE_CHECKING:
     )
     from careflow.data import CaseError, InvalidData
     from careflow.errors import CareflowError, DefinitionError, Diagnostic, ProcessNotFound, SourceLocation
+    from careflow.history import HistoryFileError, read_history
     from careflow.loader import bundled, find, load, loads, validate
     from careflow.model import ProcessDefinition
-    from careflow.history import HistoryFileError, read_history
     from careflow.registry import Registry
     from careflow.replay import Divergence, ReplayResult, replay
 

@@ -138,7 +138,8 @@ register("schema", "print the JSON Schema of process files (draft 2020-12)", add
 
 # -- entry point ----------------------------------------------------------------------------------
 
-_PLUGIN_MODULES: tuple[str, ...] = ("careflow.cli_render", "careflow.cli_replay", "careflow.cli_testing")  # modules that register further commands
+# modules that register further commands when imported
+_PLUGIN_MODULES: tuple[str, ...] = ("careflow.cli_render", "careflow.cli_replay", "careflow.cli_testing")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -309,7 +309,8 @@ def _for_leaf(process: ProcessDefinition, shared: Plan, leaf: str, source: str, 
     p.exit_items = tuple((s, i.id, i.label.get(lang) or i.id) for s in exited for i in process.state(s).checklist)
     p.entered_due = _due_plan(process, reversed(entered))
     p.touches_timers = bool(p.entered_due) or any(process.state(s).due is not None for s in exited)
-    p.simple = not (p.sets or p.appends or p.values or p.assigns or p.ticks or p.exit_items or p.touches_timers or p.spawn)
+    p.simple = not (p.sets or p.appends or p.values or p.assigns or p.ticks or p.exit_items or p.touches_timers
+                    or p.spawn)
     return p
 
 
