@@ -32,8 +32,11 @@ unit: setup
 docs: setup
 	$(BIN)/python scripts/make_docs.py
 
+# careflow beside the anchor libraries in one run (its own venv with their pinned versions), then stores.
 bench: setup
-	$(BIN)/python bench/run.py
+	sh bench/setup.sh
+	.venv-bench/bin/python bench/run.py
+	$(BIN)/python bench/bench_stores.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

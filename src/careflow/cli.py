@@ -139,7 +139,8 @@ register("schema", "print the JSON Schema of process files (draft 2020-12)", add
 # -- entry point ----------------------------------------------------------------------------------
 
 # modules that register further commands when imported
-_PLUGIN_MODULES: tuple[str, ...] = ("careflow.cli_render", "careflow.cli_replay", "careflow.cli_testing")
+_PLUGIN_MODULES: tuple[str, ...] = ("careflow.cli_render", "careflow.cli_replay", "careflow.cli_testing",
+                                     "careflow.cli_cases")
 
 
 def build_parser() -> argparse.ArgumentParser:
