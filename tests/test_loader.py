@@ -13,7 +13,7 @@ import pytest
 
 import careflow
 from careflow.errors import CODES, DefinitionError, Diagnostic, ProcessNotFound
-from careflow.loader import bundled, discover, find, load, loads, validate, validate_text
+from careflow.loader import bundled, discover, find, load, loads, refresh, validate, validate_text
 from careflow.model import ProcessDefinition
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -271,8 +271,10 @@ def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     _write(site / "careflow_fake_plugin" / "more", "plugged_too")
     monkeypatch.syspath_prepend(str(site))  # also invalidates importlib's caches
     monkeypatch.delitem(sys.modules, "careflow_fake_plugin", raising=False)
+    refresh()  # plugin directories are read once per process: a newly installed package needs this
     yield site
     sys.modules.pop("careflow_fake_plugin", None)
+    refresh()
 
 
 def test_entry_point_plugin(plugin_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,7 @@ file ``<id>.yaml`` (or ``.yml``) in one of them.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from importlib import resources
@@ -68,7 +69,9 @@ def bundled_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "processes"
 
 
+@functools.cache
 def _entry_point_dirs() -> list[tuple[str, Path]]:
+    """Directories that installed packages register; read once per process (see ``refresh``)."""
     from importlib.metadata import entry_points
 
     out: list[tuple[str, Path]] = []
@@ -82,6 +85,12 @@ def _entry_point_dirs() -> list[tuple[str, Path]]:
         except Exception:  # a broken plugin must not stop careflow from finding the others
             continue
     return out
+
+
+def refresh() -> None:
+    """Forget cached plugin directories and definitions (after installing a process package)."""
+    _entry_point_dirs.cache_clear()
+    _CACHE.clear()
 
 
 def search_path() -> list[tuple[str, Path]]:
