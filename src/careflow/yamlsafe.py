@@ -173,22 +173,24 @@ class _Reader:
 
     def run(self) -> None:
         documents = 0
+        scalar, alias, start, end = self.scalar, self.alias, self.start, self.end
         for event in yaml.parse(self.text, Loader=_Loader):
-            if isinstance(event, yaml.DocumentStartEvent):
+            kind = type(event)
+            if kind is yaml.ScalarEvent:  # the most common event first
+                scalar(event)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                start(event)
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                end()
+            elif kind is yaml.AliasEvent:
+                alias(event)
+            elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     self.error("CF001", "the file holds more than one YAML document",
                                *_at(event.start_mark), "", "a process is one document: remove the '---' "
                                "line, or split the documents into separate files")
                     return
-            elif isinstance(event, yaml.ScalarEvent):
-                self.scalar(event)
-            elif isinstance(event, yaml.AliasEvent):
-                self.alias(event)
-            elif isinstance(event, yaml.CollectionStartEvent):
-                self.start(event)
-            elif isinstance(event, yaml.CollectionEndEvent):
-                self.end()
 
     def slot(self, start: tuple[int, int], vpos: tuple[int, int], style: str | None
              ) -> tuple[str, bool, bool, Mark]:
