@@ -173,18 +173,16 @@ class _Reader:
 
     def run(self) -> None:
         documents = 0
-        scalar, alias, start, end = self.scalar, self.alias, self.start, self.end
         for event in yaml.parse(self.text, Loader=_Loader):
-            kind = type(event)
-            if kind is yaml.ScalarEvent:  # the most common event first
-                scalar(event)
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                start(event)
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                end()
-            elif kind is yaml.AliasEvent:
-                alias(event)
-            elif kind is yaml.DocumentStartEvent:
+            if isinstance(event, yaml.ScalarEvent):  # the most common event first
+                self.scalar(event)
+            elif isinstance(event, yaml.CollectionStartEvent):
+                self.start(event)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                self.end()
+            elif isinstance(event, yaml.AliasEvent):
+                self.alias(event)
+            elif isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
                     self.error("CF001", "the file holds more than one YAML document",
