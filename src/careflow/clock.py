@@ -26,13 +26,16 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+_now = datetime.now  # bound once: Case.fire reads the clock on every call
+
+
 class SystemClock:
     """The host's clock."""
 
     __slots__ = ()
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return _now(UTC)
 
     def __repr__(self) -> str:
         return "SystemClock()"
