@@ -24,6 +24,7 @@ from careflow.clock import ManualClock
 from careflow.compiled import Actor, CompiledProcess, EventNotAllowed, compile
 from careflow.engine import public
 from careflow.loader import loads
+from careflow.snapshots import snapshot_from_json, snapshot_json
 from careflow.store import (
     CaseExists,
     CaseNotFound,
@@ -33,7 +34,7 @@ from careflow.store import (
     StoreError,
     open_store,
 )
-from careflow.store.codec import seal_rows, snapshot_from_json, snapshot_json
+from careflow.store.codec import seal_rows
 from careflow.store.migrations import SQLITE, Migration, pending
 
 PG_BASE = os.environ.get("CAREFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

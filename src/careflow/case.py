@@ -20,7 +20,7 @@ import attrs
 from careflow.audit import GENESIS, AuditEntry, RawEntry, VerifyResult, cook, seal_raw, verify
 from careflow.clock import SYSTEM_CLOCK, Clock
 from careflow.compiled import SYSTEM, Actor, CompiledProcess, GuardFailed, MissingData, Resolver, compile
-from careflow.data import CaseError, to_json_value
+from careflow.data import CaseError
 from careflow.engine import (
     CASE_ID,
     DATA,
@@ -42,6 +42,7 @@ from careflow.engine import (
 from careflow.errors import CareflowError
 from careflow.model import ProcessDefinition
 from careflow.registry import Registry
+from careflow.snapshots import snapshot_json
 
 FORMAT = "careflow.case/1"
 _PREFIX = secrets.token_hex(6)  # random per process: ids from different hosts do not collide
@@ -354,7 +355,7 @@ class Case:
     def to_json(self, indent: int | None = None) -> str:
         """The case and its sealed log as JSON (``Case.from_json`` reads it back, verifying it)."""
         self._seal()
-        body = {"format": FORMAT, **_snapshot_json(self._c, self._s), "head": self._head,
+        body = {"format": FORMAT, **snapshot_json(self._c, self._s), "head": self._head,
                 "history": [cook(e).to_json() for e in self._log]}
         return json.dumps(body, ensure_ascii=False, indent=indent)
 
@@ -388,17 +389,6 @@ class Case:
         case = result.case
         assert case is not None
         return case
-
-
-def _snapshot_json(compiled: CompiledProcess, raw: RawSnapshot) -> dict[str, Any]:
-    s = public(raw)
-    return {
-        "case_id": s.case_id, "process_id": compiled.id, "process_version": compiled.version,
-        "state": compiled.paths[s.leaf], "leaf": s.leaf, "seq": s.seq, "data": to_json_value(s.data),
-        "roles": dict(s.roles), "ticks": [list(t) for t in s.ticks],
-        "timers": [[t.state, t.due_at.isoformat(), t.event, t.fired] for t in s.timers],
-        "links": [list(link) for link in s.links],
-    }
 
 
 def overdue(cases: Iterable[Case], now: datetime | None = None) -> list[Case]:

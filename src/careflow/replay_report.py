@@ -250,14 +250,14 @@ def refusal(err: CaseError, event: str, here: str, actor: Actor) -> tuple[str, s
 def final_checks(c: CompiledProcess, snap: Any, h: History, head: str | None,
                  behaviour: bool) -> tuple[str, str] | None:
     """The stored snapshot and head of a case JSON; the ``expect`` block of an envelope."""
-    from careflow.case import _snapshot_json
+    from careflow.snapshots import snapshot_json
 
     after = f"after entry {len(h.entries) - 1}: "
     stored = h.stored
     if stored is not None:
         if head is not None and stored.get("head") != head:
             return "head-mismatch", f"{after}the stored head hash does not match the last entry (log cut short?)"
-        mine = _snapshot_json(c, snap)
+        mine = snapshot_json(c, snap)
         differing: list[str] = []
         for key, value in mine.items():
             if behaviour and key in ("process_id", "process_version"):

@@ -1,6 +1,6 @@
 """Snapshots and entries to and from the text a store keeps.
 
-The snapshot form is the engine's snapshot JSON — the same keys ``Case.to_json`` writes around the
+The snapshot form is ``careflow.snapshots`` — the same encoder ``Case.to_json`` uses around the
 history — so a stored case exports to, and imports from, the case JSON unchanged. Decoding freezes
 the data values the way the engine's validators do (``model.freeze``), which makes the round trip
 exact: a decoded snapshot equals the one that was encoded.
@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from careflow.audit import AuditEntry, canonical, cook
 from careflow.case import FORMAT, HistoryError
 from careflow.compiled import CompiledProcess
-from careflow.data import to_json_value
-from careflow.engine import Link, RawSnapshot, Timer, due_at
-from careflow.model import freeze
+from careflow.engine import RawSnapshot, due_at
+from careflow.snapshots import snapshot_from_json, snapshot_json
 from careflow.store import StoreError
 
 _new = tuple.__new__
@@ -71,29 +70,6 @@ class Change(NamedTuple):
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def snapshot_json(compiled: CompiledProcess, s: RawSnapshot) -> dict[str, Any]:
-    """The engine's snapshot JSON (the keys ``Case.to_json`` writes besides format, head and history)."""
-    return {
-        "case_id": s[0], "process_id": compiled.id, "process_version": compiled.version,
-        "state": compiled.paths[s[1]], "leaf": s[1], "seq": s[7], "data": to_json_value(s[2]),
-        "roles": dict(s[4]), "ticks": [list(t) for t in s[3]],
-        "timers": [[t.state, t.due_at.isoformat(), t.event, t.fired] for t in s[5]],
-        "links": [list(link) for link in s[6]],
-    }
-
-
-def snapshot_from_json(obj: Mapping[str, Any]) -> RawSnapshot:
-    """The raw snapshot ``snapshot_json`` encoded (``KeyError``/``ValueError``/``TypeError`` if malformed)."""
-    return (
-        obj["case_id"], obj["leaf"], {str(k): freeze(v) for k, v in obj["data"].items()},
-        tuple((str(a), str(b)) for a, b in obj["ticks"]), {str(k): str(v) for k, v in obj["roles"].items()},
-        tuple(Timer(state, datetime.fromisoformat(when), event, bool(fired)) for state, when, event, fired
-              in obj["timers"]),
-        tuple(Link(kind, pid, cid, int(seq)) for kind, pid, cid, seq in obj["links"]),
-        int(obj["seq"]),
-    )
 
 
 def entry_row(entry: AuditEntry) -> EntryRow:
