@@ -179,6 +179,38 @@ def test_deep_nesting_is_refused(text: str) -> None:
     assert doc.diagnostics[0].location.line is not None
 
 
+_PARSERS = [pytest.param(yaml.SafeLoader, id="python")] + (
+    [pytest.param(yaml.CSafeLoader, id="libyaml")] if hasattr(yaml, "CSafeLoader") else [])
+_DEEP = {
+    "flow_seq_10000": "careflow: 1\nstates: " + "[" * 10_000 + "]" * 10_000 + "\n",
+    "block_map_10000": "careflow: 1\nstates:\n  " + "? " * 10_000 + "x\n",
+    "flow_map_1100": "careflow: 1\nstates: " + "{a: " * 1_100 + "1" + "}" * 1_100 + "\n",
+}
+
+
+@pytest.mark.parametrize("loader", _PARSERS)
+@pytest.mark.parametrize("name", sorted(_DEEP))
+def test_too_deep_is_cf005_at_the_same_place_with_either_parser(
+        name: str, loader: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # libyaml (PyYAML >= 6.0.3) has a nesting limit of its own; whichever trips first, the author sees CF005
+    expected = read_yaml(_DEEP[name], "deep.yaml").diagnostics
+    monkeypatch.setattr(yamlsafe, "_Loader", loader)
+    doc = read_yaml(_DEEP[name], "deep.yaml")
+    assert doc.fatal and codes(doc) == ["CF005"]
+    assert doc.diagnostics == expected
+    d = doc.diagnostics[0]
+    assert (d.location.file, d.location.line) == ("deep.yaml", 2 if name != "block_map_10000" else 3)
+    assert d.location.column is not None and d.hint
+
+
+def test_the_parsers_own_depth_limit_maps_to_cf005(monkeypatch: pytest.MonkeyPatch) -> None:
+    # with our limit above libyaml's (1000), the parser's refusal itself must still come out as CF005
+    monkeypatch.setattr(yamlsafe, "MAX_DEPTH", 5_000)
+    doc = read_yaml("[" * 6_000 + "]" * 6_000, "deep.yaml")
+    assert doc.fatal and codes(doc) == ["CF005"]
+    assert doc.diagnostics[0].location.line == 1 and doc.diagnostics[0].hint
+
+
 def test_the_depth_limit_is_exact_and_counts_expanded_aliases() -> None:
     assert not read_yaml("[" * MAX_DEPTH + "]" * MAX_DEPTH).fatal
     assert read_yaml("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)).fatal

@@ -58,6 +58,9 @@ _UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U000100
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # the line breaks libyaml counts
 _STD_TAGS = ("str", "int", "float", "bool", "null", "map", "seq")
 _MISSING = object()  # a scalar that failed resolution
+_DEPTH_HINT = "flatten the structure"
+# libyaml's own nesting limit ("exceeded maximum nesting depth", since 0.2.6 / PyYAML 6.0.3+)
+_PARSER_DEPTH = re.compile(r"nesting depth", re.IGNORECASE)
 _SPECIAL_START = frozenset("0123456789+-.~nNtTfF")  # first characters of core-schema nulls, bools, numbers
 
 
@@ -144,8 +147,9 @@ class _Anchor:
 
 
 class _Reader:
-    def __init__(self, text: str, file: str | None) -> None:
+    def __init__(self, text: str, file: str | None, loader: Any = None) -> None:
         self.text, self.file = text, file
+        self.loader = _Loader if loader is None else loader
         self.marks: dict[str, Mark] = {}
         self.order: list[tuple[str, Mark]] = []  # every recorded node, so aliases can copy marks
         self.diags: list[Diagnostic] = []
@@ -173,7 +177,7 @@ class _Reader:
 
     def run(self) -> None:
         documents = 0
-        for event in yaml.parse(self.text, Loader=_Loader):
+        for event in yaml.parse(self.text, Loader=self.loader):
             if isinstance(event, yaml.ScalarEvent):  # the most common event first
                 self.scalar(event)
             elif isinstance(event, yaml.CollectionStartEvent):
@@ -214,8 +218,7 @@ class _Reader:
 
     def check_depth(self, depth: int, line: int, column: int, pointer: str) -> None:
         if depth > MAX_DEPTH:
-            self.fatal("CF005", f"the document is nested more than {MAX_DEPTH} levels deep", line, column,
-                       pointer, "flatten the structure")
+            self.fatal("CF005", _depth_message(), line, column, pointer, _DEPTH_HINT)
 
     def fatal(self, code: str, message: str, line: int, column: int, pointer: str, hint: str) -> NoReturn:
         self.error(code, message, line, column, pointer, hint)
@@ -504,6 +507,8 @@ def read_yaml(text: str | bytes, file: str | None = None) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         line, col = _at(exc.problem_mark)
         problem, context = exc.problem or "invalid YAML", exc.context or ""
+        if _PARSER_DEPTH.search(problem):
+            return _too_deep(text, file, line, col, reader.here())
         opened = _unclosed_quote(reader, exc, line)
         if opened is not None:  # the parser complains far from the cause: point at the open quote
             reader.error("CF001", "this quote is not closed", *opened, reader.here(),
@@ -521,6 +526,28 @@ def read_yaml(text: str | bytes, file: str | None = None) -> YamlDocument:
         reader.error(code, "the file cannot be read as YAML: " + " ".join(str(exc).split()), None, None,
                      reader.here())
     return YamlDocument(None, {}, reader.diags, True)
+
+
+def _depth_message() -> str:
+    return f"the document is nested more than {MAX_DEPTH} levels deep"
+
+
+def _too_deep(text: str, file: str | None, line: int, col: int, pointer: str) -> YamlDocument:
+    """The parser's own nesting limit (libyaml >= 0.2.6 stops at 1000) tripped before ours (MAX_DEPTH).
+
+    Our limit is far lower, so the pure-Python parser, which has no limit of its own, reaches it
+    and reports CF005 at the same place whichever parser is installed.
+    """
+    again = _Reader(text, file, yaml.SafeLoader)
+    try:
+        again.run()
+    except _Fatal:
+        if again.diags and again.diags[-1].code == "CF005":
+            return YamlDocument(None, {}, again.diags, True)
+    except (yaml.YAMLError, ValueError, RecursionError, MemoryError):
+        pass
+    return YamlDocument(None, {}, [Diagnostic("CF005", _depth_message(), SourceLocation(file, line, col, pointer),
+                                              _DEPTH_HINT)], True)
 
 
 def read_yaml_file(path: str | os.PathLike[str]) -> YamlDocument:
