@@ -25,7 +25,7 @@ setup: $(STAMP)
 	@sh scripts/ensure-graphviz.sh
 
 demo: setup
-	$(BIN)/python -m careflow.demo
+	$(BIN)/python -m careflow.cli.demo
 
 # The whole suite: tests, lint, types, the import layering contract, and the package as users get it.
 test: setup

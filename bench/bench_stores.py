@@ -25,9 +25,9 @@ import tempfile
 import time
 from typing import Any
 
-from careflow.case import Case
-from careflow.compiled import Actor
-from careflow.loader import loads
+from careflow.cases.case import Case
+from careflow.definitions.loader import loads
+from careflow.runtime.compiled import Actor
 
 PROCESS = """
 careflow: 1
@@ -54,7 +54,7 @@ CASES = 100
 
 
 def _store(url: str, prefix: str = "c", create: bool = True) -> Any:
-    from careflow.store import open_store
+    from careflow.cases.store import open_store
 
     process = loads(PROCESS)
     store = open_store(url, processes=[process])

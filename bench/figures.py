@@ -30,7 +30,7 @@ import lib_careflow
 from workload import FINAL, WALK
 
 import careflow
-from careflow.audit import AuditEntry, verify
+from careflow.runtime.audit import AuditEntry, verify
 
 WARMUP = 200
 EVENTS_PER_CASE = len(WALK)  # 20 fired events; each case log also has its 'opened' entry
@@ -57,10 +57,10 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 # -- replay ---------------------------------------------------------------------------------------------
 # `generate` writes the same walked cases twice into --dir:
 #   cases.jsonl    one case a line, exactly Case.to_json() (the case document, "history" inside);
-#   history.jsonl  careflow's history file format, careflow.history.dumps_jsonl: one entry a line, in the
+#   history.jsonl  careflow's history file format, careflow.history.reader.dumps_jsonl: one entry a line, in the
 #                  canonical form the hashes cover; the cases one after another (a case starts at its
 #                  'opened' entry), as an audit export or an event store would write them.
-# careflow.replay.replay is measured once it exists and replays a sample case to 'closed'; until then
+# careflow.history.replay.replay is measured once it exists and replays a sample case to 'closed'; until then
 # Case.from_json is the replay path (parse, verify the hash chain, re-run every entry through engine.step,
 # compare with the stored state), and it reads cases.jsonl for both "JSON Lines" figures.
 
@@ -114,18 +114,18 @@ class FromJson(Backend):
 
 
 class Replay(Backend):
-    """careflow.replay.replay. From memory it takes a case's entries (``case.history``: AuditEntry
+    """careflow.history.replay.replay. From memory it takes a case's entries (``case.history``: AuditEntry
     tuples, what an application holds); from a file, the text of one case's history, read with
-    ``careflow.history.loads_history`` (replay reads one case per history)."""
+    ``careflow.history.reader.loads_history`` (replay reads one case per history)."""
 
-    name = "careflow.replay.replay"
+    name = "careflow.history.replay.replay"
 
     def __init__(self, process: Any) -> None:
         self.process = process
-        replay = import_module("careflow.replay").replay
+        replay = import_module("careflow.history.replay").replay
         # behaviour-only figures re-decide every entry but leave the hash chain to its own figure
         self.fn = replay if CHECK_HASHES else (lambda p, h: replay(p, h, check_hashes=False))
-        self.loads_history = import_module("careflow.history").loads_history
+        self.loads_history = import_module("careflow.history.reader").loads_history
 
     def decode(self, line: str) -> Any:
         return tuple(AuditEntry.from_json(e) for e in json.loads(line)["history"])
@@ -160,7 +160,7 @@ class Replay(Backend):
 
 
 def backend(process: Any, data: Path) -> Backend:
-    """careflow.replay if it exists and replays a sample case to the final state, else Case.from_json."""
+    """careflow.history.replay if it exists and replays a sample case to the final state, else Case.from_json."""
     try:
         candidate = Replay(process)
         sample = next(_lines(data / CASES, 1))
@@ -168,11 +168,11 @@ def backend(process: Any, data: Path) -> Backend:
                 and candidate.state(candidate.replay_case_line(sample)) == FINAL
                 and candidate.state(candidate.replay_history_file(data / HISTORY, 1)[0]) == FINAL):
             return candidate
-        print("careflow.replay did not reach the final state: using Case.from_json", file=sys.stderr)
+        print("careflow.history.replay did not reach the final state: using Case.from_json", file=sys.stderr)
     except ImportError:
         pass
     except Exception as exc:  # a half-written module must not stop the benchmark
-        print(f"careflow.replay failed ({type(exc).__name__}: {exc}): using Case.from_json", file=sys.stderr)
+        print(f"careflow.history.replay failed ({type(exc).__name__}: {exc}): using Case.from_json", file=sys.stderr)
     return FromJson(process)
 
 
@@ -183,7 +183,7 @@ def _check(be: Backend, results: Iterable[Any], n: int) -> None:
 
 
 def generate(n: int, data: Path) -> dict[str, Any]:
-    dumps_jsonl = import_module("careflow.history").dumps_jsonl
+    dumps_jsonl = import_module("careflow.history.reader").dumps_jsonl
     cases = _walked_cases(n)
     data.mkdir(parents=True, exist_ok=True)
     with (data / CASES).open("w", encoding="utf-8") as out:

@@ -17,7 +17,7 @@ from typing import Any
 from workload import GUARD_FIELD, INITIAL, STATES, TRANSITIONS, Adapter
 
 import careflow
-import careflow.engine
+import careflow.runtime.engine
 from careflow.clock import Clock
 
 NAME = "careflow"
@@ -63,7 +63,7 @@ def load() -> Any:
 def _adapter(clock: Clock | None) -> Adapter:
     # Compiled once up front, as a service does for its hot path (Case.open also takes the definition
     # and finds the compiled tables in a cache: about 0.1 µs more per case).
-    process = careflow.engine.compile(load())
+    process = careflow.runtime.engine.compile(load())
     # case.state is the dotted path of the leaf; with flat states that is the leaf id itself.
     names: dict[str, str] = {state_id(name): name for name in STATES}
     open_case = careflow.Case.open

@@ -13,8 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from careflow.loader import bundled, load
-from careflow.model import ProcessDefinition
+from careflow.definitions.loader import bundled, load
+from careflow.model.definition import ProcessDefinition
 from careflow.render import render_bytes
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,11 +12,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from careflow.audit import FIELDS, GENESIS, AuditEntry, canonical, verify
-from careflow.case import Case
+from careflow.cases.case import Case
 from careflow.clock import ManualClock
-from careflow.compiled import Actor, GuardFailed
-from careflow.loader import loads
+from careflow.definitions.loader import loads
+from careflow.runtime.audit import FIELDS, GENESIS, AuditEntry, canonical, verify
+from careflow.runtime.compiled import Actor, GuardFailed
 
 LOG = """
 careflow: 1

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from careflow.case import Case, HistoryError, overdue
+from careflow.cases.case import Case, HistoryError, overdue
 from careflow.clock import ManualClock
-from careflow.compiled import (
+from careflow.definitions.loader import loads
+from careflow.errors import CareflowError
+from careflow.runtime.compiled import (
     Actor,
     CaseClosed,
     ChecklistOpen,
@@ -18,9 +20,7 @@ from careflow.compiled import (
     MissingData,
     RoleDenied,
 )
-from careflow.data import CaseError, InvalidData
-from careflow.errors import CareflowError
-from careflow.loader import loads
+from careflow.runtime.data import CaseError, InvalidData
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Semantic checks (careflow.checks) and the execution graph (careflow.graph).
+"""Semantic checks (careflow.definitions.checks) and the execution graph (careflow.definitions.graph).
 
 Processes are built directly as model objects by ``build``, with a synthetic source map that puts
 every element on its own line, so locations and "the one at line N" messages can be asserted.
@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from careflow.checks import check, check_registry
+from careflow.definitions.checks import check, check_registry
+from careflow.definitions.graph import leaf_graph, reachable, to_graph
+from careflow.definitions.loader import validate_text
 from careflow.errors import Diagnostic
-from careflow.graph import leaf_graph, reachable, to_graph
-from careflow.loader import validate_text
-from careflow.model import (
+from careflow.model.definition import (
     ChecklistItem,
     Deadline,
     Duration,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from careflow.cli import main
-from careflow.loader import load
+from careflow.cli.main import main
+from careflow.definitions.loader import load
 
 CORPUS = Path(__file__).parent / "corpus"
 MINIMAL = CORPUS / "valid" / "minimal.yaml"
@@ -180,7 +180,7 @@ def test_schema_is_a_valid_draft_2020_12_schema(capsys: pytest.CaptureFixture[st
 def test_help_does_not_import_heavy_modules() -> None:
     code = (
         "import sys\n"
-        "from careflow.cli import main\n"
+        "from careflow.cli.main import main\n"
         "try:\n"
         "    main(['--help'])\n"
         "except SystemExit as exc:\n"

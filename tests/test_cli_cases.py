@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import careflow.cli_cases  # noqa: F401  (registers the commands until the lead wires the module in)
-from careflow.cli import main
-from careflow.cli_cases import parse_data
+import careflow.cli.cases  # noqa: F401  (registers the commands until the lead wires the module in)
+from careflow.cli.cases import parse_data
+from careflow.cli.main import main
 
 
 def cf(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -130,8 +130,9 @@ def test_audit_verify_names_the_first_broken_entry(capsys: pytest.CaptureFixture
 
 
 def test_importing_the_cli_module_stays_light() -> None:
-    code = ("import sys, careflow.cli_cases; "
-            "print(sorted(m for m in ('sqlite3', 'psycopg', 'careflow.store.base', 'careflow.case', 'networkx') "
+    code = ("import sys, careflow.cli.cases; "
+            "print(sorted(m for m in ('sqlite3', 'psycopg', 'careflow.cases.store.base', 'careflow.cases.case', "
+            "'networkx') "
             "if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-import careflow.cli_testing  # noqa: F401  (registers `careflow coverage`)
-from careflow.case import Case
-from careflow.cli import main
+import careflow.cli.testing  # noqa: F401  (registers `careflow coverage`)
+from careflow.cases.case import Case
+from careflow.cli.main import main
 from careflow.clock import ManualClock
-from careflow.compiled import Actor, compile
-from careflow.loader import load
+from careflow.definitions.loader import load
+from careflow.runtime.compiled import Actor, compile
 from careflow.testing import generate_paths, history_coverage, read_history
 from careflow.testing.coverage import HistoryFileError, decision_exits, history_files
 

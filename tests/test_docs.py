@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from careflow.loader import validate_text
-from careflow.yamlsafe import read_yaml
+from careflow.definitions.loader import validate_text
+from careflow.definitions.yamlsafe import read_yaml
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 README = Path(__file__).resolve().parents[1] / "README.md"

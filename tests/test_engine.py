@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from careflow.clock import ManualClock, add_calendar
-from careflow.compiled import (
+from careflow.definitions.loader import loads
+from careflow.runtime.compiled import (
     Actor,
     CaseClosed,
     ChecklistOpen,
@@ -18,9 +19,8 @@ from careflow.compiled import (
     RoleDenied,
     compile,
 )
-from careflow.data import InvalidData
-from careflow.engine import open_case, step, tick
-from careflow.loader import loads
+from careflow.runtime.data import InvalidData
+from careflow.runtime.engine import open_case, step, tick
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 

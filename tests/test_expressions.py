@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from careflow.definitions.expressions import Guard, Scope, compile_guard
 from careflow.errors import CODES, Diagnostic
-from careflow.expressions import Guard, Scope, compile_guard
-from careflow.model import DataType, Mark
+from careflow.model.definition import DataType, Mark
 
 BOOL = DataType("boolean")
 NBOOL = DataType("boolean", nullable=True)

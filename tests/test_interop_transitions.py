@@ -11,15 +11,15 @@ from hypothesis import strategies as st
 from transitions.core import MachineError
 from transitions.extensions.nesting import NestedState
 
-from careflow.case import Case
+from careflow.cases.case import Case
 from careflow.clock import FixedClock
-from careflow.compiled import SYSTEM, Actor, ChecklistOpen
-from careflow.data import InvalidData
+from careflow.definitions.loader import bundled, load, loads
 from careflow.errors import CareflowError
 from careflow.interop.transitions import SEPARATOR, CaseModel, leaf_of, states_of, to_machine
-from careflow.loader import bundled, load, loads
-from careflow.model import ProcessDefinition
-from careflow.registry import Registry
+from careflow.model.definition import ProcessDefinition
+from careflow.runtime.compiled import SYSTEM, Actor, ChecklistOpen
+from careflow.runtime.data import InvalidData
+from careflow.runtime.registry import Registry
 from careflow.testing.strategies import WALK_TIME, Step, actors, event_data, pool, walks
 
 PROCESSES: dict[str, ProcessDefinition] = {pid: load(pid) for pid in bundled()}

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from careflow.definitions.loader import load, loads, validate, validate_text
 from careflow.errors import CODES, DefinitionError, Diagnostic
-from careflow.loader import load, loads, validate, validate_text
-from careflow.model import ProcessDefinition
+from careflow.model.definition import ProcessDefinition
 
 CORPUS = Path(__file__).parent / "corpus"
 INVALID = sorted((CORPUS / "invalid").glob("*.yaml"))

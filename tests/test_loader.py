@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import careflow
+from careflow.definitions.loader import bundled, discover, find, load, loads, refresh, validate, validate_text
 from careflow.errors import CODES, DefinitionError, Diagnostic, ProcessNotFound
-from careflow.loader import bundled, discover, find, load, loads, refresh, validate, validate_text
-from careflow.model import ProcessDefinition
+from careflow.model.definition import ProcessDefinition
 
 CORPUS = Path(__file__).parent / "corpus"
 MINIMAL = CORPUS / "valid" / "minimal.yaml"

@@ -13,9 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from careflow.definitions.loader import loads, validate_text
 from careflow.errors import CODES, DefinitionError, Diagnostic
-from careflow.loader import loads, validate_text
-from careflow.model import ProcessDefinition
+from careflow.model.definition import ProcessDefinition
 
 MINIMAL_TEXT = (Path(__file__).parent / "corpus" / "valid" / "minimal.yaml").read_text(encoding="utf-8")
 MINIMAL_DOC: dict[str, Any] = yaml.safe_load(MINIMAL_TEXT)

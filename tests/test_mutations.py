@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from careflow.audit import AuditEntry, seal_all
-from careflow.loader import load
-from careflow.replay import replay
+from careflow.definitions.loader import load
+from careflow.history.replay import replay
+from careflow.runtime.audit import AuditEntry, seal_all
 from careflow.testing import assert_replays, generate_paths
 
 Records = list[dict[str, Any]]

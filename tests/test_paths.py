@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import careflow.cli_testing  # noqa: F401  (registers `careflow paths` and `careflow coverage`)
-from careflow.cli import main
-from careflow.loader import bundled, load, loads
+import careflow.cli.testing  # noqa: F401  (registers `careflow paths` and `careflow coverage`)
+from careflow.cli.main import main
+from careflow.definitions.loader import bundled, load, loads
 from careflow.testing import assert_replays, generate_paths
 from careflow.testing.coverage import read_history
 from careflow.testing.paths import PathSet

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from careflow.case import Case
+from careflow.cases.case import Case
 from careflow.clock import ManualClock
-from careflow.compiled import Actor, RoleDenied
-from careflow.loader import load
+from careflow.definitions.loader import load
+from careflow.runtime.compiled import Actor, RoleDenied
 from careflow.testing import assert_denied, assert_reaches, assert_replays
 
 pytest_plugins = ["pytester"]

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from careflow.audit import AuditEntry
-from careflow.case import ActionFailed, Case, CaseView
+from careflow.cases.case import ActionFailed, Case, CaseView
 from careflow.clock import ManualClock
-from careflow.compiled import Actor, GuardFailed, compile
+from careflow.definitions.loader import loads
 from careflow.errors import DefinitionError
-from careflow.loader import loads
-from careflow.registry import Registry
+from careflow.runtime.audit import AuditEntry
+from careflow.runtime.compiled import Actor, GuardFailed, compile
+from careflow.runtime.registry import Registry
 
 SCHOOL = """
 careflow: 1

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from careflow.cli import main
-from careflow.loader import bundled, load, loads
+from careflow.cli.main import main
+from careflow.definitions.loader import bundled, load, loads
 from careflow.render import Overlay, read_history, render, render_bytes, to_dot, to_markdown, to_mermaid
 from careflow.render.common import classify, wrap
 from careflow.render.mermaid import escape

@@ -15,15 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import careflow.cli_replay  # noqa: F401 - registers the command
-from careflow.audit import JSON_FIELDS
-from careflow.builder import scope_fields
-from careflow.case import Case, HistoryError
-from careflow.cli import main
+import careflow.cli.replay  # noqa: F401 - registers the command
+from careflow.cases.case import Case, HistoryError
+from careflow.cli.main import main
 from careflow.clock import ManualClock
-from careflow.compiled import Actor
-from careflow.data import CaseError
-from careflow.history import (
+from careflow.definitions.builder import scope_fields
+from careflow.definitions.loader import load, loads
+from careflow.history.check import _validator
+from careflow.history.reader import (
     HistoryFileError,
     Problem,
     dumps_jsonl,
@@ -32,10 +31,11 @@ from careflow.history import (
     normalise,
     read_history,
 )
-from careflow.history_check import _validator
-from careflow.loader import load, loads
-from careflow.model import DataType, ProcessDefinition
-from careflow.replay import replay
+from careflow.history.replay import replay
+from careflow.model.definition import DataType, ProcessDefinition
+from careflow.runtime.audit import JSON_FIELDS
+from careflow.runtime.compiled import Actor
+from careflow.runtime.data import CaseError
 
 T0 = datetime(2026, 9, 7, 8, 30, tzinfo=UTC)
 GP = Actor("dr-gran", {"referrer"})
@@ -388,9 +388,10 @@ def test_cli_help_does_not_import_the_replayer() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, careflow.cli_replay, careflow.cli as c; p = c.build_parser(); "
-            "print(sorted(m for m in sys.modules if m in ('careflow.replay', 'careflow.history', 'jsonschema', "
-            "'yaml', 'careflow.engine')))")
+    code = ("import sys, careflow.cli.replay, careflow.cli.main as c; p = c.build_parser(); "
+            "print(sorted(m for m in sys.modules if m in ('careflow.history.replay', 'careflow.history.reader', "
+            "'jsonschema', "
+            "'yaml', 'careflow.runtime.engine')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -459,7 +460,7 @@ def test_history_schema_is_valid_and_documents_the_example() -> None:
     import jsonschema
     import yaml
 
-    from careflow.history import history_schema
+    from careflow.history.reader import history_schema
 
     schema = history_schema()
     jsonschema.Draft202012Validator.check_schema(schema)

@@ -12,10 +12,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from careflow.loader import bundled, find
-from careflow.schema_check import process_schema
-from careflow.schema_fast import compile_schema
-from careflow.yamlsafe import read_yaml, read_yaml_file
+from careflow.definitions.loader import bundled, find
+from careflow.definitions.schema_check import process_schema
+from careflow.definitions.schema_fast import compile_schema
+from careflow.definitions.yamlsafe import read_yaml, read_yaml_file
 
 CORPUS = Path(__file__).parent / "corpus"
 VALIDATOR = jsonschema.Draft202012Validator(process_schema())

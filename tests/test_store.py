@@ -18,14 +18,8 @@ from typing import Any
 
 import pytest
 
-from careflow.audit import GENESIS, AuditEntry, seal_all
-from careflow.case import Case, HistoryError
-from careflow.clock import ManualClock
-from careflow.compiled import Actor, CompiledProcess, EventNotAllowed, compile
-from careflow.engine import public
-from careflow.loader import loads
-from careflow.snapshots import snapshot_from_json, snapshot_json
-from careflow.store import (
+from careflow.cases.case import Case, HistoryError
+from careflow.cases.store import (
     CaseExists,
     CaseNotFound,
     CaseStore,
@@ -34,8 +28,14 @@ from careflow.store import (
     StoreError,
     open_store,
 )
-from careflow.store.codec import seal_rows
-from careflow.store.migrations import SQLITE, Migration, pending
+from careflow.cases.store.codec import seal_rows
+from careflow.cases.store.migrations import SQLITE, Migration, pending
+from careflow.clock import ManualClock
+from careflow.definitions.loader import loads
+from careflow.runtime.audit import GENESIS, AuditEntry, seal_all
+from careflow.runtime.compiled import Actor, CompiledProcess, EventNotAllowed, compile
+from careflow.runtime.engine import public
+from careflow.runtime.snapshots import snapshot_from_json, snapshot_json
 
 PG_BASE = os.environ.get("CAREFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -192,7 +192,7 @@ def raw_sql(url: str, sql: str, *args: Any) -> list[Any]:
             conn.close()
     import psycopg
 
-    from careflow.store.postgres import parse_url
+    from careflow.cases.store.postgres import parse_url
 
     conninfo, schema, _ = parse_url(url)
     with psycopg.connect(conninfo, autocommit=True, options=f"-c search_path={schema}") as pg:

@@ -15,10 +15,10 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from careflow.case import Case
-from careflow.compiled import Actor
-from careflow.loader import loads
-from careflow.store import ConcurrentUpdate, open_store
+from careflow.cases.case import Case
+from careflow.cases.store import ConcurrentUpdate, open_store
+from careflow.definitions.loader import loads
+from careflow.runtime.compiled import Actor
 from test_store import pg_url  # noqa: F401  (fixture)
 
 WORKERS, FIRES, CASES = 4, 500, 20

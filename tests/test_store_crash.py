@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from careflow.case import Case
-from careflow.compiled import Actor
-from careflow.loader import loads
-from careflow.store import open_store
+from careflow.cases.case import Case
+from careflow.cases.store import open_store
+from careflow.definitions.loader import loads
+from careflow.runtime.compiled import Actor
 from test_store import pg_url  # noqa: F401  (fixture)
 from test_store_concurrency import PINGPONG
 

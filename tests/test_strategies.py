@@ -6,13 +6,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from careflow.builder import scope_fields
-from careflow.case import Case
+from careflow.cases.case import Case
 from careflow.clock import FixedClock
-from careflow.compiled import SYSTEM, Actor, compile
-from careflow.data import validator
-from careflow.loader import bundled, load, loads
-from careflow.model import DataType, ProcessDefinition
+from careflow.definitions.builder import scope_fields
+from careflow.definitions.loader import bundled, load, loads
+from careflow.model.definition import DataType, ProcessDefinition
+from careflow.runtime.compiled import SYSTEM, Actor, compile
+from careflow.runtime.data import validator
 from careflow.testing.strategies import WALK_TIME, Step, actors, event_data, pool, run_walk, values, walks
 
 PROCESSES: dict[str, ProcessDefinition] = {pid: load(pid) for pid in bundled()}

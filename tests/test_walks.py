@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from careflow.case import Case
+from careflow.cases.case import Case
 from careflow.clock import ManualClock
-from careflow.compiled import Actor, ChecklistOpen, EventNotAllowed, GuardFailed, RoleDenied
-from careflow.loader import load
+from careflow.definitions.loader import load
+from careflow.runtime.compiled import Actor, ChecklistOpen, EventNotAllowed, GuardFailed, RoleDenied
 
 T0 = datetime(2026, 9, 7, 8, 30, tzinfo=UTC)
 GP = Actor("dr-gran", {"referrer"})

@@ -12,9 +12,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from careflow import yamlsafe
+from careflow.definitions import yamlsafe
+from careflow.definitions.yamlsafe import MAX_ALIASES, MAX_DEPTH, YamlDocument, read_yaml, read_yaml_file
 from careflow.errors import CODES
-from careflow.yamlsafe import MAX_ALIASES, MAX_DEPTH, YamlDocument, read_yaml, read_yaml_file
 
 
 def codes(doc: YamlDocument) -> list[str]:

@@ -13,55 +13,60 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # definitions
-    "load": "careflow.loader",
-    "loads": "careflow.loader",
-    "validate": "careflow.loader",
-    "bundled": "careflow.loader",
-    "find": "careflow.loader",
-    "ProcessDefinition": "careflow.model",
+    "load": "careflow.definitions.loader",
+    "loads": "careflow.definitions.loader",
+    "validate": "careflow.definitions.loader",
+    "bundled": "careflow.definitions.loader",
+    "find": "careflow.definitions.loader",
+    "ProcessDefinition": "careflow.model.definition",
     # errors
     "CareflowError": "careflow.errors",
     "DefinitionError": "careflow.errors",
     "ProcessNotFound": "careflow.errors",
     "Diagnostic": "careflow.errors",
     "SourceLocation": "careflow.errors",
-    "CaseError": "careflow.data",
-    "InvalidData": "careflow.data",
-    "EventNotAllowed": "careflow.compiled",
-    "RoleDenied": "careflow.compiled",
-    "GuardFailed": "careflow.compiled",
-    "MissingData": "careflow.compiled",
-    "ChecklistOpen": "careflow.compiled",
-    "CaseClosed": "careflow.compiled",
-    "HistoryError": "careflow.case",
-    "ActionFailed": "careflow.case",
+    "CaseError": "careflow.runtime.data",
+    "InvalidData": "careflow.runtime.data",
+    "EventNotAllowed": "careflow.runtime.compiled",
+    "RoleDenied": "careflow.runtime.compiled",
+    "GuardFailed": "careflow.runtime.compiled",
+    "MissingData": "careflow.runtime.compiled",
+    "ChecklistOpen": "careflow.runtime.compiled",
+    "CaseClosed": "careflow.runtime.compiled",
+    "HistoryError": "careflow.cases.case",
+    "ActionFailed": "careflow.cases.case",
     # cases
-    "Case": "careflow.case",
-    "FireResult": "careflow.case",
-    "Explanation": "careflow.case",
-    "overdue": "careflow.case",
-    "Actor": "careflow.compiled",
-    "SYSTEM": "careflow.compiled",
-    "Registry": "careflow.registry",
-    "AuditEntry": "careflow.audit",
-    "verify": "careflow.audit",
+    "Case": "careflow.cases.case",
+    "FireResult": "careflow.cases.case",
+    "Explanation": "careflow.cases.case",
+    "overdue": "careflow.cases.case",
+    "Actor": "careflow.runtime.compiled",
+    "SYSTEM": "careflow.runtime.compiled",
+    "Registry": "careflow.runtime.registry",
+    "AuditEntry": "careflow.runtime.audit",
+    "verify": "careflow.runtime.audit",
     "Clock": "careflow.clock",
     "SystemClock": "careflow.clock",
     "FixedClock": "careflow.clock",
     "ManualClock": "careflow.clock",
     # replay and histories
-    "replay": "careflow.replay",
-    "ReplayResult": "careflow.replay",
-    "Divergence": "careflow.replay",
-    "read_history": "careflow.history",
-    "HistoryFileError": "careflow.history",
+    "replay": "careflow.history.replay",
+    "ReplayResult": "careflow.history.replay",
+    "Divergence": "careflow.history.replay",
+    "read_history": "careflow.history.reader",
+    "HistoryFileError": "careflow.history.reader",
 }
 
 if TYPE_CHECKING:
-    from careflow.audit import AuditEntry, verify
-    from careflow.case import ActionFailed, Case, Explanation, FireResult, HistoryError, overdue
+    from careflow.cases.case import ActionFailed, Case, Explanation, FireResult, HistoryError, overdue
     from careflow.clock import Clock, FixedClock, ManualClock, SystemClock
-    from careflow.compiled import (
+    from careflow.definitions.loader import bundled, find, load, loads, validate
+    from careflow.errors import CareflowError, DefinitionError, Diagnostic, ProcessNotFound, SourceLocation
+    from careflow.history.reader import HistoryFileError, read_history
+    from careflow.history.replay import Divergence, ReplayResult, replay
+    from careflow.model.definition import ProcessDefinition
+    from careflow.runtime.audit import AuditEntry, verify
+    from careflow.runtime.compiled import (
         SYSTEM,
         Actor,
         CaseClosed,
@@ -71,13 +76,8 @@ if TYPE_CHECKING:
         MissingData,
         RoleDenied,
     )
-    from careflow.data import CaseError, InvalidData
-    from careflow.errors import CareflowError, DefinitionError, Diagnostic, ProcessNotFound, SourceLocation
-    from careflow.history import HistoryFileError, read_history
-    from careflow.loader import bundled, find, load, loads, validate
-    from careflow.model import ProcessDefinition
-    from careflow.registry import Registry
-    from careflow.replay import Divergence, ReplayResult, replay
+    from careflow.runtime.data import CaseError, InvalidData
+    from careflow.runtime.registry import Registry
 
 __all__ = [
     "SYSTEM", "ActionFailed", "Actor", "AuditEntry", "CareflowError", "Case", "CaseClosed", "CaseError",

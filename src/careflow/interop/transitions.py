@@ -33,11 +33,11 @@ from transitions.extensions import HierarchicalMachine
 from transitions.extensions.nesting import NestedState
 
 from careflow.clock import SYSTEM_CLOCK, Clock
-from careflow.compiled import SYSTEM, Actor, CompiledProcess, Plan, compile
-from careflow.data import EMPTY, CaseError
-from careflow.engine import LEAF, RawSnapshot, Snapshot, _apply, _case_role, _open, _python_guard, public
-from careflow.model import ProcessDefinition, State
-from careflow.registry import Registry
+from careflow.model.definition import ProcessDefinition, State
+from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess, Plan, compile
+from careflow.runtime.data import EMPTY, CaseError
+from careflow.runtime.engine import LEAF, RawSnapshot, Snapshot, _apply, _case_role, _open, _python_guard, public
+from careflow.runtime.registry import Registry
 
 SEPARATOR = "."
 

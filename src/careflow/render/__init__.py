@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from careflow.model import ProcessDefinition
+from careflow.model.definition import ProcessDefinition
 from careflow.render.dot import to_dot
 from careflow.render.markdown import to_markdown
 from careflow.render.mermaid import to_mermaid

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import attrs
 
-from careflow.model import ProcessDefinition, State, Transition
+from careflow.model.definition import ProcessDefinition, State, Transition
 
 #: Edge kinds, in the order the legend lists them.
 KINDS: tuple[str, ...] = ("forward", "back", "escalate", "exit")

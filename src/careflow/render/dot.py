@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-from careflow.model import ProcessDefinition, State, Transition
+from careflow.model.definition import ProcessDefinition, State, Transition
 from careflow.render.common import (
     KINDS,
     Edge,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-from careflow.model import ProcessDefinition, State
+from careflow.model.definition import ProcessDefinition, State
 from careflow.render.common import ordered_children
 from careflow.render.style import quote
 

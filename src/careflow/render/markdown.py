@@ -8,7 +8,7 @@ listed under the level's heading.
 
 from __future__ import annotations
 
-from careflow.model import ProcessDefinition, State, Transition
+from careflow.model.definition import ProcessDefinition, State, Transition
 from careflow.render.common import (
     deadline_text,
     guard_text,

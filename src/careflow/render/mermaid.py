@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from careflow.model import ProcessDefinition, State
+from careflow.model.definition import ProcessDefinition, State
 from careflow.render.common import deadline_text, edges, guard_text, language, ordered_children
 
 # Characters with a meaning in Mermaid's grammar (or in the HTML it renders labels into).

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from careflow.errors import CareflowError
-from careflow.model import ProcessDefinition
+from careflow.model.definition import ProcessDefinition
 
 if TYPE_CHECKING:
     from careflow.render.common import Edge

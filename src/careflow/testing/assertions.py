@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from careflow.case import Case, Explanation
-from careflow.compiled import Actor
-from careflow.model import ProcessDefinition
+from careflow.cases.case import Case, Explanation
+from careflow.model.definition import ProcessDefinition
+from careflow.runtime.compiled import Actor
 
 ProcessRef = ProcessDefinition | str | os.PathLike[str]
 
@@ -25,7 +25,7 @@ def load_process(process: ProcessRef) -> ProcessDefinition:
     """A definition from itself, a bundled id or a file path."""
     if isinstance(process, ProcessDefinition):
         return process
-    from careflow.loader import load
+    from careflow.definitions.loader import load
 
     return load(process)
 
@@ -41,7 +41,7 @@ def assert_replays(process: ProcessRef, history: Any, *, against: Any = None, na
     history recorded.
     """
     __tracebackhide__ = True  # pytest shows the message, not this frame
-    from careflow.replay import replay
+    from careflow.history.replay import replay
 
     definition = load_process(process)
     if isinstance(history, str | os.PathLike) and not isinstance(history, Path):
@@ -77,7 +77,7 @@ def _lines(value: Any) -> list[str]:
     if hasattr(value, "to_json"):
         value = value.to_json()
     if isinstance(value, Mapping):
-        from careflow.data import to_json_value
+        from careflow.runtime.data import to_json_value
 
         out = []
         for key in sorted(value):
@@ -130,7 +130,7 @@ def assert_denied(case: Case, event: str, actor: Actor, reason: str | type[BaseE
 
 
 def _fire_denied(case: Case, event: str, actor: Actor, data: Mapping[str, Any] | None) -> Explanation:
-    from careflow.data import CaseError
+    from careflow.runtime.data import CaseError
 
     try:
         result = case.fire(event, actor, data)

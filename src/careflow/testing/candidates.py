@@ -15,9 +15,9 @@ import math
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from careflow.compiled import CompiledProcess
-from careflow.data import CaseError, validator
-from careflow.model import DataType, Transition
+from careflow.model.definition import DataType, Transition
+from careflow.runtime.compiled import CompiledProcess
+from careflow.runtime.data import CaseError, validator
 
 #: Candidates per event, at most: the product over relevant fields is cut here.
 MAX_CANDIDATES = 16
@@ -113,7 +113,7 @@ def event_candidates(compiled: CompiledProcess, t: Transition, now: datetime,
     Optional fields are filled in too: later guards may read what they set (a PSFS scale
     direction, a wish for an individual plan).
     """
-    from careflow.builder import scope_fields
+    from careflow.definitions.builder import scope_fields
 
     case_read, event_read = relevant
     writes = {source: target for target, source in (*t.set, *t.append)}

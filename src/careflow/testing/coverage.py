@@ -19,10 +19,10 @@ from typing import Any
 
 import attrs
 
-from careflow.audit import AuditEntry
-from careflow.compiled import CompiledProcess, compile
 from careflow.errors import CareflowError
-from careflow.model import ProcessDefinition
+from careflow.model.definition import ProcessDefinition
+from careflow.runtime.audit import AuditEntry
+from careflow.runtime.compiled import CompiledProcess, compile
 
 COVER_KINDS: tuple[str, ...] = ("states", "transitions", "decisions")
 _MOVES = ("fired", "deadline")
@@ -49,12 +49,12 @@ def read_history(path: str | os.PathLike[str]) -> History:
     """Entries from JSON Lines, a JSON array, a case's JSON (``Case.to_json``), or YAML
     ``{process, case_id, entries: [...]}``. The process id comes from the file or its entries.
 
-    ``careflow.history`` (the replayer's reader, with the history schema) reads the file when it is
+    ``careflow.history.reader`` (the replayer's reader, with the history schema) reads the file when it is
     there, so coverage and replay accept exactly the same files."""
     try:
-        from careflow.history import HistoryFileError as Unreadable
-        from careflow.history import read_history as read_checked
-    except ImportError:  # pragma: no cover - only before careflow.history exists
+        from careflow.history.reader import HistoryFileError as Unreadable
+        from careflow.history.reader import read_history as read_checked
+    except ImportError:  # pragma: no cover - only before careflow.history.reader exists
         return _read(Path(path))
     try:
         checked = read_checked(path)
@@ -100,7 +100,7 @@ def _is_lines(text: str) -> bool:
 
 
 def _yaml(text: str, name: str) -> Any:
-    from careflow.yamlsafe import read_yaml
+    from careflow.definitions.yamlsafe import read_yaml
 
     doc = read_yaml(text, name)
     if doc.diagnostics:

@@ -1,7 +1,7 @@
 """Generated paths: a small set of complete, real histories that cover a process.
 
 For every item to cover (a state, a transition, or an exit of a decision state) the definition graph
-(``careflow.graph``, networkx) gives candidate routes: the shortest paths from the initial state to
+(``careflow.definitions.graph``, networkx) gives candidate routes: the shortest paths from the initial state to
 a leaf where the item happens, the item itself, then the shortest paths on to a final state. A
 route is only a plan; ``careflow.testing.search`` makes it real with the engine's pure functions
 (actors with allowed roles, generated event data, helper steps, deadlines through ``tick``).
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import attrs
 
-from careflow.case import Case
+from careflow.cases.case import Case
 from careflow.clock import ManualClock
-from careflow.compiled import SYSTEM, CompiledProcess, compile
-from careflow.model import ProcessDefinition, Transition
-from careflow.registry import Registry
+from careflow.model.definition import ProcessDefinition, Transition
+from careflow.runtime.compiled import SYSTEM, CompiledProcess, compile
+from careflow.runtime.registry import Registry
 from careflow.testing.coverage import COVER_KINDS, all_items, decision_exits, decision_key, usage
 from careflow.testing.search import ASSIGNER, BUDGET, START, Act, Hop, Search
 
@@ -108,7 +108,7 @@ class _Generator:
     def __init__(self, compiled: CompiledProcess, cover: str, max_length: int | None) -> None:
         import networkx as nx
 
-        from careflow.graph import leaf_graph
+        from careflow.definitions.graph import leaf_graph
 
         self.c, self.p, self.cover, self.max_length = compiled, compiled.process, cover, max_length
         self.search = Search(compiled)
@@ -172,7 +172,7 @@ class _Generator:
     def _targets(self, item: str) -> list[tuple[str, str | None]]:
         """(leaf, transition id or None) pairs that realise ``item``, nearest to the initial state first."""
         if self.cover == "states":
-            from careflow.graph import leaves_under
+            from careflow.definitions.graph import leaves_under
 
             pairs: list[tuple[str, str | None]] = [(leaf, None) for leaf in leaves_under(self.p, item)]
         elif self.cover == "transitions":

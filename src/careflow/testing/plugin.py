@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from careflow.case import Case
+    from careflow.cases.case import Case
     from careflow.clock import ManualClock
-    from careflow.model import ProcessDefinition
+    from careflow.model.definition import ProcessDefinition
 
 _SUFFIXES = (".jsonl", ".json", ".yaml", ".yml")  # kept equal to coverage.HISTORY_SUFFIXES, without importing it
 
@@ -85,8 +85,8 @@ class HistoryFile(pytest.File):
                                       problem=None)
 
     def _process_from_directory(self) -> str | None:
+        from careflow.definitions.loader import find
         from careflow.errors import CareflowError
-        from careflow.loader import find
 
         for directory in self.path.resolve().parents:
             if directory == self.root.parent:
@@ -163,8 +163,8 @@ def manual_clock() -> ManualClock:
 @pytest.fixture
 def case_factory(request: pytest.FixtureRequest, manual_clock: ManualClock) -> Callable[..., Case]:
     """Opens cases on ``manual_clock``; the process defaults to the ``careflow_process`` fixture."""
-    from careflow.case import Case
-    from careflow.compiled import SYSTEM
+    from careflow.cases.case import Case
+    from careflow.runtime.compiled import SYSTEM
     from careflow.testing.assertions import load_process
 
     counter = iter(range(1, 1_000_000))

@@ -22,10 +22,10 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from careflow.compiled import SYSTEM, Actor, CompiledProcess, Plan
-from careflow.data import CaseError
-from careflow.engine import Snapshot, assign, open_case, step, tick
-from careflow.model import SYSTEM_ROLE, Transition
+from careflow.model.definition import SYSTEM_ROLE, Transition
+from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess, Plan
+from careflow.runtime.data import CaseError
+from careflow.runtime.engine import Snapshot, assign, open_case, step, tick
 from careflow.testing.candidates import event_candidates, person_for, relevant_fields
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # a Monday morning; every history starts here

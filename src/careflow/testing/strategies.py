@@ -17,13 +17,13 @@ from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
-from careflow.builder import scope_fields
-from careflow.case import Case
+from careflow.cases.case import Case
 from careflow.clock import FixedClock
-from careflow.compiled import SYSTEM, Actor, CompiledProcess, Plan, compile
-from careflow.engine import _case_role
-from careflow.model import SYSTEM_ROLE, DataType, ProcessDefinition, Transition, thaw
-from careflow.registry import Registry
+from careflow.definitions.builder import scope_fields
+from careflow.model.definition import SYSTEM_ROLE, DataType, ProcessDefinition, Transition, thaw
+from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess, Plan, compile
+from careflow.runtime.engine import _case_role
+from careflow.runtime.registry import Registry
 
 WALK_TIME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the clock of a walk's case (guards may read ``now``)
 TRIES = 6  # data draws per chosen event before it is given up for this step

@@ -1,0 +1,1 @@
+"""The mutable case holder (the facade that raises) and the durable stores."""

@@ -1,0 +1,216 @@
+"""Durable case stores behind one small protocol: ``memory:``, ``sqlite:///cases.db``, ``postgresql://…``.
+
+A store keeps, per case, the engine's snapshot JSON (exact round trip) plus indexed columns (process
+id/version, state, due time, version), and the sealed audit entries as append-only rows. Every
+change is one transaction: the new snapshot and its entries, or nothing. Every case has a version;
+a commit based on a stale version raises ``ConcurrentUpdate`` and writes nothing.
+
+This module only defines the protocol, the errors and ``open_store``: the backends (and sqlite3 /
+psycopg) are imported when a store is opened, so ``careflow --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from careflow.errors import CareflowError
+
+if TYPE_CHECKING:
+    from careflow.cases.case import Case
+    from careflow.clock import Clock
+    from careflow.model.definition import ProcessDefinition
+    from careflow.runtime.audit import AuditEntry
+    from careflow.runtime.compiled import Actor, CompiledProcess
+
+#: The store used when none is given: ``$CAREFLOW_STORE`` or this.
+DEFAULT_URL = "sqlite:///careflow.db"
+
+#: Finds a process by id and version (default: ``careflow.definitions.loader.load(id)`` with a version check).
+ProcessResolver = Callable[[str, str], "ProcessDefinition | CompiledProcess"]
+
+
+class StoreError(CareflowError):
+    """A store cannot be opened or used: bad URL, unreachable server, damaged file, newer schema.
+
+    ``hint`` says what to do about it. The data is never touched when this is raised on open.
+    """
+
+    code = "CF950"
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message + (f"\n    hint: {hint}" if hint else ""))
+        self.hint = hint
+
+
+class ConcurrentUpdate(StoreError):
+    """The case changed since it was read (its version moved on); nothing was written."""
+
+    code = "CF951"
+
+    def __init__(self, case_id: str, expected: int, actual: int | None) -> None:
+        now = "is gone" if actual is None else f"is at version {actual}"
+        super().__init__(f"case '{case_id}' was changed concurrently: expected version {expected}, it {now}",
+                         "load the case again and retry (store.fire(..., retries=N) does that for a pure step)")
+        self.case_id, self.expected, self.actual = case_id, expected, actual
+        self.cached = False  # the stale version came from the store's own row cache, not from the caller
+
+
+class CaseNotFound(StoreError):
+    code = "CF952"
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"no case '{case_id}' in this store", "list cases with 'careflow case list'")
+        self.case_id = case_id
+
+
+class CaseExists(StoreError):
+    code = "CF953"
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"a case '{case_id}' already exists in this store", "choose another id")
+        self.case_id = case_id
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer careflow (its schema version is higher than ours)."""
+
+    code = "CF954"
+
+
+class CaseInfo(NamedTuple):
+    """A case's indexed columns (no history): what listing and querying return."""
+
+    case_id: str
+    process_id: str
+    process_version: str
+    state: str
+    closed: bool
+    due_at: datetime | None
+    version: int
+    seq: int
+    head: str
+
+
+class Fired(NamedTuple):
+    """What ``store.fire``/``store.tick`` committed: the new ``version``, ``state`` and sealed ``entries``;
+    ``spawned``: ids of the cases opened by handoffs (created in the same transaction)."""
+
+    case_id: str
+    version: int
+    state: str
+    entries: tuple[AuditEntry, ...]
+    spawned: tuple[str, ...] = ()
+    attempts: int = 1
+
+
+class CaseCheck(NamedTuple):
+    """``verify``'s verdict for one case. When broken: ``seq`` of the first broken entry (or None when
+    the case row itself disagrees with its log), ``problem`` a short code, ``message`` in words."""
+
+    case_id: str
+    ok: bool
+    entries: int
+    seq: int | None = None
+    problem: str | None = None
+    message: str = ""
+
+
+class CaseStore(Protocol):
+    """What every store offers. All writes are atomic; ``fire`` and ``save`` check versions."""
+
+    url: str
+
+    def create(self, case: Case) -> int:
+        """Store a new case with its whole log; returns its version (1). ``CaseExists`` if taken."""
+
+    def load(self, case_id: str) -> Case:
+        """The case, its log verified and replayed (``HistoryError`` if it does not). The store
+        remembers the version it loaded, for ``save``."""
+
+    def save(self, case: Case, spawned: Sequence[Case] = ()) -> int:
+        """Commit what happened to a loaded case since it was loaded (its new entries and snapshot),
+        plus cases its handoffs spawned; returns the new version or raises ``ConcurrentUpdate``."""
+
+    def fire(self, case_id: str, event: str, actor: Actor, data: Mapping[str, Any] | None = None,
+             reason: str | None = None, *, now: datetime | None = None, retries: int = 0) -> Fired:
+        """Read, run the pure step, commit — retried on fresh state up to ``retries`` times when the
+        case changed in between. A refusal is committed as a ``denied`` entry and then raised."""
+
+    def tick(self, case_id: str, now: datetime | None = None, *, retries: int = 0) -> Fired:
+        """Fire the deadlines of ``case_id`` that are due at ``now``."""
+
+    def get(self, case_id: str) -> CaseInfo: ...
+
+    def snapshot(self, case_id: str) -> dict[str, Any]:
+        """The stored snapshot JSON (what ``Case.to_json`` writes besides the history)."""
+
+    def export(self, case_id: str, indent: int | None = 2) -> str:
+        """The case JSON, as ``Case.to_json`` writes it."""
+
+    def version(self, case: Case) -> int | None:
+        """The stored version ``case`` was loaded or last saved at (None: not from this store)."""
+
+    def register(self, process: ProcessDefinition | CompiledProcess) -> CompiledProcess:
+        """Make a process (version) known, so its cases load without the resolver."""
+
+    def overdue(self, at: datetime | None = None) -> list[CaseInfo]:
+        """Open cases with a pending deadline at or before ``at`` (default: now), earliest first."""
+
+    def query(self, *, process_id: str | None = None, state: str | None = None, due_before: datetime | None = None,
+              closed: bool | None = None, limit: int | None = None) -> list[CaseInfo]:
+        """Cases by process, dotted state (a prefix ``work`` also matches ``work.w1``) or deadline."""
+
+    def history(self, case_id: str) -> tuple[AuditEntry, ...]: ...
+
+    def verify(self, case_id: str | None = None, *, replay: bool = True) -> Iterator[CaseCheck]:
+        """Recompute every hash chain (one case or all); with ``replay`` also replay each log and
+        compare with the stored snapshot."""
+
+    def transaction(self) -> AbstractContextManager[CaseStore]:
+        """Group many ``fire``/``create``/``save`` calls into one transaction (all or nothing)."""
+
+    def close(self) -> None: ...
+
+
+def store_url(url: str | None = None) -> str:
+    """``url``, else ``$CAREFLOW_STORE``, else ``sqlite:///careflow.db``."""
+    return url or os.environ.get("CAREFLOW_STORE") or DEFAULT_URL
+
+
+def open_store(url: str | None = None, *, create: bool = True, processes: Iterable[Any] = (),
+               resolver: ProcessResolver | None = None, clock: Clock | None = None) -> CaseStore:
+    """Open the store at ``url`` (see ``store_url``), applying pending schema migrations.
+
+    - ``memory:`` — in this process only (tests);
+    - ``sqlite:///relative/cases.db``, ``sqlite:////absolute/cases.db`` — the embedded default;
+    - ``postgresql://user@host:5432/db?schema=careflow`` — several application servers.
+
+    ``create=False`` refuses to create a missing SQLite file. ``processes`` are definitions (or
+    compiled processes) the store's cases run on; others are found with ``resolver`` (default: the
+    process search path, version checked).
+    """
+    url = store_url(url)
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    options: dict[str, Any] = {"processes": processes, "resolver": resolver, "clock": clock}
+    if scheme == "memory":
+        from careflow.cases.store.memory import MemoryStore
+
+        return MemoryStore(url, **options)
+    if scheme == "sqlite":
+        from careflow.cases.store.sqlite import SQLiteStore
+
+        return SQLiteStore(url, create=create, **options)
+    if scheme in ("postgresql", "postgres"):
+        from careflow.cases.store.postgres import PostgresStore
+
+        return PostgresStore(url, **options)
+    raise StoreError(f"unknown store URL '{url}'",
+                     "use memory:, sqlite:///path/cases.db or postgresql://user@host:port/db")
+
+
+__all__ = ["DEFAULT_URL", "CaseCheck", "CaseExists", "CaseInfo", "CaseNotFound", "CaseStore", "ConcurrentUpdate",
+           "Fired", "SchemaTooNew", "StoreError", "open_store", "store_url"]

@@ -1,0 +1,92 @@
+"""``memory:`` — a store in this process only, for tests and experiments.
+
+It keeps the same text forms as the durable stores (snapshot JSON, entry JSON), so it exercises the
+same encode/decode path and behaves the same under the shared test suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from careflow.cases.store import CaseExists, CaseInfo, ConcurrentUpdate
+from careflow.cases.store.base import BaseStore
+from careflow.cases.store.codec import Change, EntryRow, Row
+
+
+class MemoryStore(BaseStore):
+    def __init__(self, url: str = "memory:", **options: Any) -> None:
+        super().__init__(url, **options)
+        self._cases: dict[str, Change] = {}
+        self._audit: dict[str, list[EntryRow]] = {}
+        self._saved: tuple[dict[str, Change], dict[str, int]] | None = None
+
+    def _begin(self) -> None:
+        # Enough to undo a transaction: the case rows as they were and each log's length.
+        self._saved = (dict(self._cases), {k: len(v) for k, v in self._audit.items()})
+
+    def _commit(self) -> None:
+        self._saved = None
+
+    def _rollback(self) -> None:
+        if self._saved is None:
+            return
+        self._cases, lengths = self._saved
+        for case_id in list(self._audit):
+            if case_id in lengths:
+                del self._audit[case_id][lengths[case_id]:]
+            else:
+                del self._audit[case_id]
+        self._saved = None
+
+    def _unit_write(self, changes: Sequence[Change]) -> None:
+        self._apply(changes)  # the store lock is held: nobody can interleave
+
+    def _read(self, case_id: str, lock: bool) -> Row | None:
+        ch = self._cases.get(case_id)
+        return None if ch is None else Row(ch.case_id, ch.process_id, ch.process_version, ch.version, ch.seq,
+                                           ch.head, ch.snapshot)
+
+    def _apply(self, changes: Sequence[Change]) -> None:
+        for ch in changes:  # check everything first: a refused commit changes nothing
+            current = self._cases.get(ch.case_id)
+            if ch.expected is None and current is not None:
+                raise CaseExists(ch.case_id)
+            if ch.expected is not None and (current is None or current.version != ch.expected):
+                raise ConcurrentUpdate(ch.case_id, ch.expected, None if current is None else current.version)
+        for ch in changes:
+            self._cases[ch.case_id] = ch._replace(entries=())
+            self._audit.setdefault(ch.case_id, []).extend(ch.entries)
+
+    def _history_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
+        return [(e.seq, e.hash, e.prev_hash, e.entry) for e in self._audit.get(case_id, ())]
+
+    def _select(self, case_id: str | None, process_id: str | None, state: str | None,
+                due_before: datetime | None, closed: bool | None, limit: int | None) -> list[CaseInfo]:
+        out = []
+        for ch in self._cases.values():
+            if ((case_id is None or ch.case_id == case_id)
+                    and (process_id is None or ch.process_id == process_id)
+                    and (state is None or ch.state == state or ch.state.startswith(state + "."))
+                    and (due_before is None or (ch.due_at is not None and ch.due_at <= due_before))
+                    and (closed is None or ch.closed == closed)):
+                out.append(CaseInfo(ch.case_id, ch.process_id, ch.process_version, ch.state, ch.closed, ch.due_at,
+                                    ch.version, ch.seq, ch.head))
+        if due_before is not None:
+            out.sort(key=lambda i: (i.due_at, i.case_id))
+        else:
+            out.sort(key=lambda i: i.case_id)
+        return out[:limit] if limit is not None else out
+
+    def _case_ids(self) -> list[str]:
+        return sorted(self._cases)
+
+    def tamper(self, case_id: str, seq: int, entry: str) -> None:
+        """Replace an audit row's entry JSON behind the store's back (tests of ``verify``)."""
+        rows = self._audit[case_id]
+        index = next(i for i, e in enumerate(rows) if e.seq == seq)
+        rows[index] = rows[index]._replace(entry=entry)
+
+
+__all__ = ["MemoryStore"]

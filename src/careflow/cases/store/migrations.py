@@ -1,0 +1,114 @@
+"""Schema versions and forward migrations, per dialect.
+
+Every database records the migrations applied to it in ``careflow_schema`` (one row per version).
+Opening a store applies the missing ones in one transaction (serialised between processes: SQLite's
+write lock, a PostgreSQL advisory lock). A database whose version is higher than the newest this
+careflow knows was written by a newer careflow and is refused before anything is written: an older
+program cannot know which invariants the newer schema relies on.
+
+Migrations are append-only: never edit a released one, add the next version instead.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from careflow.cases.store import SchemaTooNew
+
+
+class Migration(NamedTuple):
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+VERSION_TABLE = "careflow_schema"
+
+SQLITE: tuple[Migration, ...] = (
+    Migration(1, "cases, append-only audit", (
+        """CREATE TABLE careflow_cases (
+            case_id TEXT PRIMARY KEY,
+            process_id TEXT NOT NULL,
+            process_version TEXT NOT NULL,
+            state TEXT NOT NULL,          -- dotted path, e.g. work.w1
+            closed INTEGER NOT NULL,
+            due_at INTEGER,               -- earliest pending deadline, microseconds since 1970 UTC
+            version INTEGER NOT NULL,     -- optimistic concurrency: +1 per commit
+            seq INTEGER NOT NULL,         -- seq of the last audit entry
+            head TEXT NOT NULL,           -- hash of the last audit entry
+            snapshot TEXT NOT NULL        -- the engine's snapshot JSON
+        )""",
+        "CREATE INDEX careflow_cases_process ON careflow_cases (process_id, process_version, state)",
+        "CREATE INDEX careflow_cases_state ON careflow_cases (state)",
+        "CREATE INDEX careflow_cases_due ON careflow_cases (due_at) WHERE due_at IS NOT NULL",
+        """CREATE TABLE careflow_audit (
+            case_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            time TEXT NOT NULL,
+            entry TEXT NOT NULL,          -- AuditEntry.to_json()
+            PRIMARY KEY (case_id, seq)
+        ) WITHOUT ROWID""",
+        """CREATE TRIGGER careflow_audit_no_update BEFORE UPDATE ON careflow_audit
+           BEGIN SELECT RAISE(ABORT, 'careflow_audit is append-only: UPDATE refused'); END""",
+        """CREATE TRIGGER careflow_audit_no_delete BEFORE DELETE ON careflow_audit
+           BEGIN SELECT RAISE(ABORT, 'careflow_audit is append-only: DELETE refused'); END""",
+    )),
+)
+
+POSTGRES: tuple[Migration, ...] = (
+    Migration(1, "cases, append-only audit", (
+        """CREATE TABLE careflow_cases (
+            case_id text PRIMARY KEY,
+            process_id text NOT NULL,
+            process_version text NOT NULL,
+            state text NOT NULL,
+            closed boolean NOT NULL,
+            due_at timestamptz,
+            version bigint NOT NULL,
+            seq bigint NOT NULL,
+            head text NOT NULL,
+            snapshot text NOT NULL      -- text, not jsonb: kept byte for byte (jsonb rewrites numbers)
+        )""",
+        "CREATE INDEX careflow_cases_process ON careflow_cases (process_id, process_version, state)",
+        "CREATE INDEX careflow_cases_state ON careflow_cases (state text_pattern_ops)",
+        "CREATE INDEX careflow_cases_due ON careflow_cases (due_at) WHERE due_at IS NOT NULL",
+        """CREATE TABLE careflow_audit (
+            case_id text NOT NULL,
+            seq bigint NOT NULL,
+            hash text NOT NULL,
+            prev_hash text NOT NULL,
+            kind text NOT NULL,
+            time timestamptz NOT NULL,
+            entry text NOT NULL,
+            PRIMARY KEY (case_id, seq)
+        )""",
+        """CREATE FUNCTION careflow_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+             RAISE EXCEPTION 'careflow_audit is append-only: % refused', TG_OP
+               USING ERRCODE = 'insufficient_privilege';
+           END $$""",
+        """CREATE TRIGGER careflow_audit_no_change BEFORE UPDATE OR DELETE ON careflow_audit
+           FOR EACH ROW EXECUTE FUNCTION careflow_audit_append_only()""",
+        """CREATE TRIGGER careflow_audit_no_truncate BEFORE TRUNCATE ON careflow_audit
+           FOR EACH STATEMENT EXECUTE FUNCTION careflow_audit_append_only()""",
+    )),
+)
+
+
+def pending(current: int, migrations: tuple[Migration, ...], where: str) -> list[Migration]:
+    """The migrations to apply to a database at ``current``; ``SchemaTooNew`` if it is ahead of us."""
+    latest = migrations[-1].version
+    if current > latest:
+        raise SchemaTooNew(f"{where} has careflow schema version {current}; this careflow knows versions up to "
+                           f"{latest}", "upgrade careflow to open it (the database was not changed)")
+    return [m for m in migrations if m.version > current]
+
+
+def latest(migrations: tuple[Migration, ...]) -> int:
+    return migrations[-1].version
+
+
+__all__ = ["POSTGRES", "SQLITE", "VERSION_TABLE", "Migration", "latest", "pending"]

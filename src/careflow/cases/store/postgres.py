@@ -1,0 +1,294 @@
+"""PostgreSQL (psycopg 3): several application servers sharing the cases.
+
+A fire is two round trips: read the row (autocommit), then one statement that updates the row only
+if its version is still the one read and, in the same statement (so the same transaction), appends
+the audit rows. Under READ COMMITTED a concurrent commit makes the version test fail rather than
+overwrite: the caller gets ``ConcurrentUpdate`` (and ``fire(retries=N)`` re-decides on fresh state).
+Inside ``transaction()`` rows are read ``FOR UPDATE`` instead, so a batch never fails late.
+
+``?schema=NAME`` in the URL puts careflow's tables in that schema (created on first open).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg.pq import TransactionStatus
+
+from careflow.cases.store import CaseExists, CaseInfo, ConcurrentUpdate, StoreError
+from careflow.cases.store.base import BaseStore
+from careflow.cases.store.codec import Change, EntryRow, Row
+from careflow.cases.store.migrations import POSTGRES, VERSION_TABLE, pending
+
+# The write statements take their parameters in binary (%b): text arrays of entry JSON would otherwise be
+# quoted and escaped character by character on the client, which cost more than the round trip.
+_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_COLUMNS = "case_id, process_id, process_version, state, closed, due_at, version, seq, head"
+_AUDIT_INSERT = (
+    "INSERT INTO careflow_audit (case_id, seq, hash, prev_hash, kind, time, entry) "
+    "SELECT x.case_id, x.seq, x.hash, x.prev_hash, x.kind, x.time::timestamptz, x.entry "
+    "FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) "
+    "AS x(case_id, seq, hash, prev_hash, kind, time, entry)")
+_FIRE = (
+    "WITH u AS (UPDATE careflow_cases SET state = %b, closed = %b, due_at = %b, version = %b, seq = %b, "
+    "head = %b, snapshot = %b WHERE case_id = %b AND version = %b RETURNING case_id) "
+    "INSERT INTO careflow_audit (case_id, seq, hash, prev_hash, kind, time, entry) "
+    "SELECT u.case_id, x.seq, x.hash, x.prev_hash, x.kind, x.time::timestamptz, x.entry "
+    "FROM u, unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) "
+    "AS x(seq, hash, prev_hash, kind, time, entry)")
+_FIRE_ONE = (  # the common case, one entry: scalars are cheaper to send than one-element arrays
+    "WITH u AS (UPDATE careflow_cases SET state = %b, closed = %b, due_at = %b, version = %b, seq = %b, "
+    "head = %b, snapshot = %b WHERE case_id = %b AND version = %b RETURNING case_id) "
+    "INSERT INTO careflow_audit (case_id, seq, hash, prev_hash, kind, time, entry) "
+    "SELECT u.case_id, %b, %b, %b, %b, %s::timestamptz, %b FROM u")
+_UPDATE = (
+    "UPDATE careflow_cases c SET state = x.state, closed = x.closed, due_at = x.due_at, version = x.version, "
+    "seq = x.seq, head = x.head, snapshot = x.snapshot "
+    "FROM unnest(%b::text[], %b::text[], %b::bool[], %b::timestamptz[], %b::bigint[], %b::bigint[], %b::text[], "
+    "%b::text[], %b::bigint[]) AS x(case_id, state, closed, due_at, version, seq, head, snapshot, expected) "
+    "WHERE c.case_id = x.case_id AND c.version = x.expected RETURNING c.case_id")
+_INSERT = (
+    "INSERT INTO careflow_cases (case_id, process_id, process_version, state, closed, due_at, version, seq, head, "
+    "snapshot) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::bool[], %s::timestamptz[], "
+    "%s::bigint[], %s::bigint[], %s::text[], %s::text[])")
+
+
+def parse_url(url: str) -> tuple[str, str | None, str]:
+    """(conninfo for psycopg, schema or None, the URL without its password for messages)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), None)
+    if schema is not None and not _SCHEMA.fullmatch(schema):
+        raise StoreError(f"bad schema name '{schema}' in the store URL", "use lower-case letters, digits and '_'")
+    rest = [(k, v) for k, v in query if k != "schema"]
+    if not any(k == "connect_timeout" for k, _ in rest):
+        rest.append(("connect_timeout", "5"))  # an unreachable server is an error, not a hang
+    conninfo = urlunsplit(parts._replace(query=urlencode(rest)))
+    shown = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@") if parts.password else
+                           parts.netloc, query=urlencode([(k, v) for k, v in query if k != "password"]))
+    return conninfo, schema, urlunsplit(shown)
+
+
+class PostgresStore(BaseStore):
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(url, **options)
+        conninfo, self.schema, self.shown = parse_url(url)
+        self._rows: dict[str, Row] = {}  # rows this connection committed last (see _step_row)
+        self._cached = False
+        extra = {"options": f"-c search_path={self.schema}"} if self.schema else {}
+        try:
+            self._conn = psycopg.connect(conninfo, autocommit=True, **extra)  # type: ignore[arg-type]
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {self.shown}: {str(exc).strip()}",
+                             "is the server running and reachable? check host, port, database, user and "
+                             "password (and pg_hba.conf)") from exc
+        except Exception as exc:  # psycopg's URL parser raises ProgrammingError/ValueError-like errors
+            raise StoreError(f"bad PostgreSQL URL '{self.shown}': {exc}",
+                             "write postgresql://user@host:5432/dbname[?schema=NAME]") from exc
+        try:
+            self._open()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _open(self) -> None:
+        try:
+            version = self._schema_version()
+            pending(version, POSTGRES, self.shown)
+            if version < POSTGRES[-1].version:
+                self._migrate()
+        except psycopg.Error as exc:
+            raise (self._translate(exc) or StoreError(str(exc))) from exc
+
+    def _schema_version(self) -> int:
+        found = self._conn.execute("SELECT to_regclass(%s) IS NOT NULL", (VERSION_TABLE,)).fetchone()
+        if not found or not found[0]:
+            return 0
+        row = self._conn.execute(f"SELECT coalesce(max(version), 0) FROM {VERSION_TABLE}").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        with conn.transaction():
+            # Serialise migrating servers; the key names the schema, so separate schemas do not wait.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(f"careflow:{self.schema}".encode()),))
+            if self.schema:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version integer PRIMARY KEY, "
+                         "description text NOT NULL, applied_at timestamptz NOT NULL)")
+            for migration in pending(self._schema_version(), POSTGRES, self.shown):
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute(f"INSERT INTO {VERSION_TABLE} VALUES (%s, %s, %s)",
+                             (migration.version, migration.description, datetime.now(UTC)))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _translate(self, exc: Exception) -> StoreError | None:
+        if not isinstance(exc, psycopg.Error):
+            return None
+        text = str(exc).strip()
+        if isinstance(exc, pgerrors.InsufficientPrivilege):
+            return StoreError(f"PostgreSQL refused: {text}", "see docs/stores.md for the roles careflow needs")
+        if isinstance(exc, pgerrors.DeadlockDetected | pgerrors.SerializationFailure):
+            return StoreError(f"PostgreSQL aborted the transaction: {text}", "retry the transaction")
+        if isinstance(exc, psycopg.OperationalError):
+            return StoreError(f"lost the connection to PostgreSQL at {self.shown}: {text}",
+                              "check the server; open the store again")
+        return StoreError(f"PostgreSQL error at {self.shown}: {text}", "check the server log")
+
+    # -- primitives ---------------------------------------------------------------------------------
+
+    def _in_tx(self) -> bool:
+        return self._conn.info.transaction_status != TransactionStatus.IDLE
+
+    def _begin(self) -> None:
+        self._conn.execute("BEGIN")
+
+    def _commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self._in_tx():
+            self._conn.execute("ROLLBACK")
+
+    def _step_row(self, case_id: str) -> Row:
+        # The row this connection last committed for the case saves the read round trip when the
+        # same server keeps working on a case; if anyone else committed since, the version check
+        # fails and the step is decided again on a fresh read (base._cycle, not counted as a retry).
+        row = None if self._tx else self._rows.get(case_id)
+        self._cached = row is not None
+        return row if row is not None else self._row(case_id)
+
+    def _forget(self, changes: Sequence[Change]) -> None:
+        for ch in changes:
+            self._rows.pop(ch.case_id, None)
+
+    def _unit_write(self, changes: Sequence[Change]) -> None:
+        try:
+            self._write_now(changes)
+        except BaseException:
+            self._forget(changes)
+            raise
+
+    def _write_now(self, changes: Sequence[Change]) -> None:
+        if len(changes) == 1 and changes[0].expected is not None:
+            ch = changes[0]
+            e = ch.entries
+            head = (ch.state, ch.closed, ch.due_at, ch.version, ch.seq, ch.head, ch.snapshot, ch.case_id, ch.expected)
+            if len(e) == 1:
+                cur = self._conn.execute(_FIRE_ONE, (*head, *e[0][1:]))
+            else:
+                cur = self._conn.execute(_FIRE, (*head, [r.seq for r in e], [r.hash for r in e],
+                                                 [r.prev_hash for r in e], [r.kind for r in e], [r.time for r in e],
+                                                 [r.entry for r in e]))
+            if cur.rowcount != len(e):
+                row = self._read(ch.case_id, False)
+                stale = ConcurrentUpdate(ch.case_id, ch.expected or 0, None if row is None else row.version)
+                stale.cached = self._cached
+                raise stale
+            if len(self._rows) >= 10_000:
+                self._rows.clear()
+            self._rows[ch.case_id] = Row(ch.case_id, ch.process_id, ch.process_version, ch.version, ch.seq, ch.head,
+                                         ch.snapshot)
+            return
+        self._forget(changes)
+        self._begin()
+        self._apply(changes)
+        self._commit()
+
+    def _unit_end(self, ok: bool) -> None:
+        if not ok and self._in_tx():
+            self._conn.execute("ROLLBACK")
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        if self._tx or self._in_tx():
+            yield
+            return
+        self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield
+        finally:
+            self._conn.execute("COMMIT")
+
+    def _read(self, case_id: str, lock: bool) -> Row | None:
+        sql = ("SELECT case_id, process_id, process_version, version, seq, head, snapshot FROM careflow_cases "
+               "WHERE case_id = %s" + (" FOR UPDATE" if lock else ""))
+        found = self._conn.execute(sql, (case_id,)).fetchone()
+        return None if found is None else Row(*found)
+
+    def _apply(self, changes: Sequence[Change]) -> None:
+        self._forget(changes)
+        conn = self._conn
+        new = [c for c in changes if c.expected is None]
+        old = [c for c in changes if c.expected is not None]
+        if new:
+            try:
+                conn.execute(_INSERT, [[getattr(c, f) for c in new] for f in (
+                    "case_id", "process_id", "process_version", "state", "closed", "due_at", "version", "seq",
+                    "head", "snapshot")])
+            except pgerrors.UniqueViolation as exc:
+                taken = exc.diag.message_detail or ""
+                raise CaseExists(next((c.case_id for c in new if f"({c.case_id})" in taken), new[0].case_id)) from exc
+        if old:
+            done = {r[0] for r in conn.execute(_UPDATE, [[getattr(c, f) for c in old] for f in (
+                "case_id", "state", "closed", "due_at", "version", "seq", "head", "snapshot", "expected")])}
+            for c in old:
+                if c.case_id not in done:
+                    row = self._read(c.case_id, False)
+                    raise ConcurrentUpdate(c.case_id, c.expected or 0, None if row is None else row.version)
+        entries: list[EntryRow] = [e for c in changes for e in c.entries]
+        try:
+            conn.execute(_AUDIT_INSERT, [list(col) for col in zip(*entries, strict=True)])
+        except pgerrors.UniqueViolation as exc:
+            raise ConcurrentUpdate(entries[0].case_id, changes[0].expected or 0, None) from exc
+
+    def _history_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
+        return self._conn.execute("SELECT seq, hash, prev_hash, entry FROM careflow_audit WHERE case_id = %s "
+                                  "ORDER BY seq", (case_id,)).fetchall()
+
+    def _select(self, case_id: str | None, process_id: str | None, state: str | None,
+                due_before: datetime | None, closed: bool | None, limit: int | None) -> list[CaseInfo]:
+        where: list[str] = []
+        args: list[Any] = []
+        if case_id is not None:
+            where.append("case_id = %s")
+            args.append(case_id)
+        if process_id is not None:
+            where.append("process_id = %s")
+            args.append(process_id)
+        if state is not None:
+            where.append("(state = %s OR starts_with(state, %s))")
+            args += [state, state + "."]
+        if due_before is not None:
+            where.append("due_at <= %s")
+            args.append(due_before)
+        if closed is not None:
+            where.append("closed = %s")
+            args.append(closed)
+        sql = f"SELECT {_COLUMNS} FROM careflow_cases"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY due_at, case_id" if due_before is not None else " ORDER BY case_id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = self._conn.execute(sql, args).fetchall()
+        # the server hands times back in the session's zone: UTC, like everything careflow keeps
+        return [CaseInfo(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else r[5].astimezone(UTC), r[6], r[7], r[8])
+                for r in rows]
+
+    def _case_ids(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT case_id FROM careflow_cases ORDER BY case_id")]
+
+
+__all__ = ["PostgresStore", "parse_url"]

@@ -1,0 +1,1 @@
+"""The `careflow` command: parse arguments, call the library, format results."""

@@ -1,0 +1,301 @@
+"""``careflow case …``, ``careflow due`` and ``careflow audit verify``: the CLI over a case store.
+
+The store is ``--store URL``, else ``$CAREFLOW_STORE``, else ``sqlite:///careflow.db``. Every command
+only calls the store API; imports happen inside the commands so ``careflow --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from careflow.cli.main import err, out, register
+
+if TYPE_CHECKING:
+    from careflow.cases.store import CaseStore
+    from careflow.runtime.compiled import Actor
+
+
+def parse_actor(text: str) -> Actor:
+    """``ann:nurse,doctor`` -> actor ``ann`` with global roles nurse and doctor (``ann`` alone: no roles)."""
+    from careflow.runtime.compiled import Actor
+
+    person, _, roles = text.partition(":")
+    if not person:
+        raise argparse.ArgumentTypeError(f"'{text}': give ACTOR or ACTOR:ROLE[,ROLE]")
+    return Actor(person, frozenset(r for r in roles.split(",") if r))
+
+
+def parse_data(pairs: list[str] | None) -> dict[str, Any] | None:
+    """``k=v`` pairs; values are JSON when they parse (true, 3, "x", [1]), else plain strings."""
+    if not pairs:
+        return None
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"careflow: --data '{pair}': write KEY=VALUE")
+        try:
+            data[key] = json.loads(value)
+        except ValueError:
+            data[key] = value
+    return data
+
+
+def parse_when(text: str) -> datetime:
+    """An ISO date or date-time; a date means the end of that day, a naive time is taken as UTC."""
+    try:
+        if len(text) == 10:
+            day = datetime.fromisoformat(text).date()
+            return datetime.combine(day, time.max, UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO date (2026-03-01) or date-time") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@contextmanager
+def opened(args: argparse.Namespace, create: bool = False) -> Iterator[CaseStore]:
+    from careflow.cases.store import open_store
+    from careflow.definitions.loader import load
+
+    processes = [load(p) for p in args.process or ()]
+    store = open_store(args.store, create=create, processes=processes)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.isoformat(timespec="seconds")
+
+
+# -- case open / fire -----------------------------------------------------------------------------
+
+
+def run_open(args: argparse.Namespace) -> int:
+    from careflow.cases.case import Case
+    from careflow.definitions.loader import load
+
+    process = load(args.process_id)
+    with opened(args, create=True) as store:
+        case = Case.open(process, args.id, actor=args.actor, data=parse_data(args.data), reason=args.reason)
+        version = store.create(case)
+        out(f"opened {case.case_id} ({case.process_id}@{case.process_version}) in {case.state}, version {version}")
+    return 0
+
+
+def run_fire(args: argparse.Namespace) -> int:
+    from careflow.runtime.data import CaseError
+
+    with opened(args) as store:
+        try:
+            fired = store.fire(args.case, args.event, args.actor, parse_data(args.data), args.reason,
+                               retries=args.retries)
+        except CaseError as exc:
+            err(f"refused ({exc.reason_code}): {exc}")
+            for reason in exc.reasons:
+                err(f"  - {reason}")
+            err("  (the attempt is recorded in the audit log)")
+            return 1
+        spawned = f"; opened {', '.join(fired.spawned)}" if fired.spawned else ""
+        out(f"{fired.case_id}: {args.event} -> {fired.state} (version {fired.version}){spawned}")
+    return 0
+
+
+# -- case show / list / history -------------------------------------------------------------------
+
+
+def run_show(args: argparse.Namespace) -> int:
+    with opened(args) as store:
+        info = store.get(args.case)
+        case = store.load(args.case)
+        out(f"case     {case.case_id}")
+        out(f"process  {case.process_id}@{case.process_version}")
+        out(f"state    {case.state}" + (" (closed)" if case.closed else ""))
+        out(f"deadline {_when(case.due_at)}")
+        out(f"version  {info.version} ({info.seq + 1} audit entries)")
+        if case.roles:
+            out("roles    " + ", ".join(f"{r}={p}" for r, p in sorted(case.roles.items())))
+        from careflow.runtime.data import to_json_value
+
+        out("data     " + json.dumps(to_json_value(case.data), ensure_ascii=False, sort_keys=True))
+        if args.actor is not None:
+            allowed = case.allowed(args.actor)
+            out(f"allowed for {args.actor.id}: " + (", ".join(allowed) if allowed else "none"))
+        else:
+            out("allowed  (give --as ACTOR:ROLE to list the events an actor may fire)")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    with opened(args) as store:
+        rows = store.query(process_id=args.process_id, state=args.state, limit=args.limit)
+        for r in rows:
+            out(f"{r.case_id:24} {r.process_id}@{r.process_version:6} {r.state:32} v{r.version:<5} "
+                f"due {_when(r.due_at)}")
+        out(f"{len(rows)} case(s)")
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    with opened(args) as store:
+        entries = store.history(args.case)
+    if args.format == "jsonl":
+        for e in entries:
+            out(json.dumps(e.to_json(), ensure_ascii=False, sort_keys=True))
+        return 0
+    out(f"{'seq':>4}  {'time':25}  {'kind':13} {'actor':12} {'event':20} transition")
+    for e in entries:
+        move = f"{e.source or ''} -> {e.target or ''}" if e.source != e.target else (e.target or "")
+        extra = f"  [{e.code}]" if e.code else ""
+        extra += f"  reason: {e.reason}" if e.reason else ""
+        out(f"{e.seq:>4}  {e.time.isoformat(timespec='seconds'):25}  {e.kind:13} {e.actor:12} {e.event or '':20} "
+            f"{move}{extra}")
+    return 0
+
+
+# -- export / import ------------------------------------------------------------------------------
+
+
+def run_export(args: argparse.Namespace) -> int:
+    with opened(args) as store:
+        out(store.load(args.case).to_json(indent=2))
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from careflow.cases.case import Case, HistoryError
+    from careflow.definitions.loader import load
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()  # noqa: SIM115
+        head = json.loads(text)
+        process_id = head["process_id"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise HistoryError(f"cannot read a case from {args.file}: {exc}") from exc
+    with opened(args, create=True) as store:
+        case = Case.from_json(load(str(process_id)), text)  # verified and replayed before it is stored
+        store.create(case)
+        out(f"imported {case.case_id} ({case.process_id}@{case.process_version}) in {case.state}, "
+            f"{len(case.history)} entries")
+    return 0
+
+
+# -- due / audit verify ---------------------------------------------------------------------------
+
+
+def run_due(args: argparse.Namespace) -> int:
+    at = args.at or datetime.now(UTC)
+    with opened(args) as store:
+        rows = store.query(due_before=at, closed=False)
+        for r in rows:
+            late = at - r.due_at if r.due_at is not None else timedelta()
+            out(f"{r.case_id:24} {r.process_id:20} {r.state:32} due {_when(r.due_at)} ({late.days} day(s) ago)")
+            if args.fire:
+                fired = store.tick(r.case_id, at, retries=3)
+                for e in fired.entries:
+                    out(f"    fired {e.event} as system -> {e.target}" + (f" [{e.code}]" if e.code else ""))
+        out(f"{len(rows)} case(s) due at {_when(at)}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    broken = total = 0
+    with opened(args) as store:
+        for check in store.verify(args.case, replay=not args.no_replay):
+            total += 1
+            if not check.ok:
+                broken += 1
+                where = f"first broken entry: seq {check.seq}" if check.seq is not None else "case row"
+                out(f"{check.case_id}: BROKEN ({check.problem}) {where}: {check.message}")
+            elif args.verbose:
+                out(f"{check.case_id}: ok ({check.entries} entries)")
+    out(f"{total} case(s) verified, {broken} broken")
+    return 1 if broken else 0
+
+
+# -- argument wiring ------------------------------------------------------------------------------
+
+
+def _common(p: argparse.ArgumentParser, actor: bool = False, required: bool = False) -> None:
+    p.add_argument("--store", metavar="URL", help="store URL (default: $CAREFLOW_STORE or sqlite:///careflow.db)")
+    p.add_argument("--process", action="append", metavar="FILE",
+                   help="a process file the cases run on, besides the search path (repeatable)")
+    if actor:
+        p.add_argument("--as", dest="actor", type=parse_actor, required=required, metavar="ACTOR:ROLE[,ROLE]",
+                       help="who acts, with their global roles")
+
+
+def add_case(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="case_command", metavar="SUBCOMMAND", required=True)
+    o = sub.add_parser("open", help="open a case of a process")
+    o.add_argument("process_id", metavar="PROCESS", help="a process id or file")
+    _common(o, actor=True, required=True)
+    o.add_argument("--data", action="append", metavar="KEY=VALUE", help="initial data (JSON values or text)")
+    o.add_argument("--id", help="the case id (default: generated)")
+    o.add_argument("--reason")
+    o.set_defaults(case_run=run_open)
+    f = sub.add_parser("fire", help="fire an event on a case")
+    f.add_argument("case", metavar="CASE")
+    f.add_argument("event", metavar="EVENT")
+    _common(f, actor=True, required=True)
+    f.add_argument("--data", action="append", metavar="KEY=VALUE", help="event data (JSON values or text)")
+    f.add_argument("--reason")
+    f.add_argument("--retries", type=int, default=3, help="re-decide on fresh state this often if the case "
+                   "changed concurrently (default 3)")
+    f.set_defaults(case_run=run_fire)
+    s = sub.add_parser("show", help="state, deadline and the events an actor may fire")
+    s.add_argument("case", metavar="CASE")
+    _common(s, actor=True)
+    s.set_defaults(case_run=run_show)
+    ls = sub.add_parser("list", help="list cases")
+    _common(ls)
+    ls.add_argument("--process-id", metavar="PROCESS")
+    ls.add_argument("--state", help="a dotted state; cases in states below it match too")
+    ls.add_argument("--limit", type=int)
+    ls.set_defaults(case_run=run_list)
+    h = sub.add_parser("history", help="the audit log of a case")
+    h.add_argument("case", metavar="CASE")
+    _common(h)
+    h.add_argument("--format", choices=("table", "jsonl"), default="table")
+    h.set_defaults(case_run=run_history)
+    e = sub.add_parser("export", help="print the case JSON (state and verified history)")
+    e.add_argument("case", metavar="CASE")
+    _common(e)
+    e.set_defaults(case_run=run_export)
+    i = sub.add_parser("import", help="store a case from its JSON (verified and replayed first)")
+    i.add_argument("file", metavar="FILE", help="a case JSON file, or - for standard input")
+    _common(i)
+    i.set_defaults(case_run=run_import)
+
+
+def run_case(args: argparse.Namespace) -> int:
+    code: int = args.case_run(args)
+    return code
+
+
+def add_due(p: argparse.ArgumentParser) -> None:
+    _common(p)
+    p.add_argument("--at", type=parse_when, metavar="DATE", help="ISO date or date-time (default: now)")
+    p.add_argument("--fire", action="store_true", help="also fire the due deadline events (as system)")
+
+
+def add_audit(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="audit_command", metavar="SUBCOMMAND", required=True)
+    v = sub.add_parser("verify", help="recompute the hash chains; name the first broken entry")
+    _common(v)
+    v.add_argument("--case", help="only this case")
+    v.add_argument("--no-replay", action="store_true", help="only the hash chains, no replay of each log")
+    v.add_argument("-v", "--verbose", action="store_true", help="list intact cases too")
+
+
+register("case", "open, fire, show, list, export and import cases in a store", add_case, run_case)
+register("due", "list (and with --fire, fire) the cases whose deadlines have passed", add_due, run_due)
+register("audit", "verify the audit trail of a store", add_audit, run_verify)

@@ -1,0 +1,183 @@
+"""``careflow replay``: re-run recorded histories through a process definition and report divergences.
+
+Importing this module registers the command (``careflow.cli.main`` imports it through ``_PLUGIN_MODULES``);
+it imports nothing else at import time, so ``careflow --help`` stays fast.
+
+Exit codes: 0 every history replayed; 1 a history diverged or could not be read; 2 usage (bad
+arguments, unknown process, a path that does not exist, no history files found).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from careflow.cli.main import err, out, register
+
+SUFFIXES = (".jsonl", ".json", ".yaml", ".yml")
+PROGRESS_MIN = 200  # files: below this a progress bar is noise
+
+
+def add_replay(p: argparse.ArgumentParser) -> None:
+    p.add_argument("process", metavar="PROCESS", help="the process the histories were recorded on (id or file)")
+    p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR",
+                   help="history files, or directories searched recursively for *.jsonl, *.json, *.yaml, *.yml")
+    p.add_argument("--against", metavar="NEW", help="replay on this definition instead (a new version): compare "
+                                                    "behaviour only, not versions, transition ids or hashes")
+    p.add_argument("--junit", metavar="FILE", help="also write JUnit XML (one testcase per history) for CI")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only problems: no summary, no progress")
+
+
+def _files(paths: list[str]) -> list[str] | str:
+    """Every history file under ``paths`` (sorted per directory), or the first path that does not exist."""
+    found: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(str(f) for f in path.rglob("*") if f.suffix.lower() in SUFFIXES and f.is_file()))
+        elif path.exists():
+            found.append(raw)
+        else:
+            return raw
+    return found
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    import gc
+
+    from careflow.definitions.loader import load
+    from careflow.errors import CareflowError
+
+    files = _files(args.paths)
+    if isinstance(files, str):
+        err(f"error: no such file or directory: {files}")
+        return 2
+    if not files:
+        err("error: no history files (*.jsonl, *.json, *.yaml, *.yml) found")
+        return 2
+    try:
+        process = load(args.process)
+        against = load(args.against) if args.against else None
+        from careflow.runtime.compiled import compile
+
+        compiled = compile(process)
+        target = compile(against) if against is not None else None
+    except CareflowError as exc:
+        from careflow.cli.main import _format_error
+
+        err(_format_error(exc))
+        return 2
+    # Everything loaded so far lives for the whole run: keep it out of the collector's passes.
+    gc.collect()
+    gc.freeze()
+    try:
+        return _run(args, files, compiled, target)
+    finally:
+        gc.unfreeze()
+
+
+def _run(args: argparse.Namespace, files: list[str], compiled: Any, target: Any) -> int:
+    from careflow.history.reader import HistoryFileError, read_history
+    from careflow.history.replay import replay
+
+    start = time.perf_counter()
+    progress = _Progress(len(files)) if not args.quiet and len(files) > PROGRESS_MIN and sys.stderr.isatty() else None
+    results: list[dict[str, Any]] = []
+    replayed = diverged = unreadable = 0
+    for index, file in enumerate(files):
+        began = time.perf_counter()
+        record: dict[str, Any] = {"file": file}
+        try:
+            result = replay(compiled, read_history(file), against=target)
+        except HistoryFileError as exc:
+            unreadable += 1
+            record.update(ok=False, unreadable=True, diagnostics=[d.to_json() for d in exc.diagnostics],
+                          message=exc.format())
+            if args.format == "text":
+                out(exc.format())
+        else:
+            replayed += 1
+            record.update(ok=result.ok, entries=result.entries_checked)
+            if not result.ok and result.divergence is not None:
+                diverged += 1
+                div = result.divergence
+                record.update(divergence=div.to_json(), message=div.format())
+                if args.format == "text":
+                    out(f"{div.where}: {div.reason} [{div.code}]")
+        record["seconds"] = time.perf_counter() - began
+        results.append(record)
+        if progress is not None:
+            progress.update(index + 1)
+    if progress is not None:
+        progress.done()
+    seconds = time.perf_counter() - start
+    digits = 1 if seconds >= 1 else 2
+    summary = f"{replayed} replayed, {diverged} diverged, {unreadable} unreadable in {seconds:.{digits}f} s"
+    if args.junit:
+        try:
+            write_junit(args.junit, results, compiled.id, seconds)
+        except OSError as exc:
+            err(f"error: cannot write {args.junit}: {exc.strerror or exc}")
+            return 2
+    if args.format == "json":
+        out(json.dumps({"process": compiled.id, "replayed": replayed, "diverged": diverged,
+                        "unreadable": unreadable, "seconds": round(seconds, 3),
+                        "results": [{k: v for k, v in r.items() if k != "message"} for r in results]},
+                       ensure_ascii=False, indent=2))
+    elif not args.quiet:
+        out(summary)
+    return 1 if diverged or unreadable else 0
+
+
+class _Progress:
+    """A plain progress bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.last = total, 0.0
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.1 and done < self.total:
+            return
+        self.last = now
+        width = 30
+        filled = width * done // self.total
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        sys.stderr.write("\r" + " " * 60 + "\r")
+        sys.stderr.flush()
+
+
+def write_junit(path: str | os.PathLike[str], results: list[dict[str, Any]], process: str, seconds: float) -> None:
+    """JUnit XML: one ``testcase`` per history; a divergence is a ``failure``, an unreadable file an ``error``."""
+    import xml.etree.ElementTree as ET
+
+    failures = sum(1 for r in results if not r["ok"] and not r.get("unreadable"))
+    errors = sum(1 for r in results if r.get("unreadable"))
+    suites = ET.Element("testsuites", tests=str(len(results)), failures=str(failures), errors=str(errors),
+                        time=f"{seconds:.3f}")
+    suite = ET.SubElement(suites, "testsuite", name=f"careflow.history.replay.{process}", tests=str(len(results)),
+                          failures=str(failures), errors=str(errors), skipped="0", time=f"{seconds:.3f}")
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname=f"careflow.history.replay.{process}", name=r["file"],
+                             time=f"{r['seconds']:.4f}")
+        if r.get("unreadable"):
+            first = r["diagnostics"][0]["message"] if r["diagnostics"] else "unreadable"
+            ET.SubElement(case, "error", message=first, type="unreadable").text = r["message"]
+        elif not r["ok"]:
+            div = r["divergence"]
+            ET.SubElement(case, "failure", message=div["reason"], type=div["code"]).text = r["message"]
+    ET.indent(suites)
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+register("replay", "re-run recorded case histories through a process; report the first divergence of each",
+         add_replay, run_replay)

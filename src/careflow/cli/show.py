@@ -1,0 +1,80 @@
+"""A process as plain-text tables for a terminal: states with steps and deadlines, transitions, roles, data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from careflow.model.definition import ProcessDefinition, State
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
+    """A simple aligned text table; cells longer than ``max_width`` are shortened with '…'."""
+    def cut(cell: str) -> str:
+        cell = " ".join(cell.split())
+        return cell if len(cell) <= max_width else cell[: max_width - 1] + "…"
+
+    cells = [[cut(c) for c in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    line = "  ".join("-" * w for w in widths)
+    fmt = "  ".join(f"{{:{w}}}" for w in widths)
+    return "\n".join([fmt.format(*headers), line, *(fmt.format(*r).rstrip() for r in cells)])
+
+
+def _state_rows(process: ProcessDefinition, lang: str) -> list[list[str]]:
+    rows = []
+
+    def walk(state: State, depth: int) -> None:
+        marks = []
+        if state.id == process.initial or (state.parent and process.state(state.parent).initial == state.id):
+            marks.append("initial")
+        if state.final:
+            marks.append("final")
+        if state.checklist:
+            marks.append(f"checklist {len(state.checklist)}")
+        due = ""
+        if state.due:
+            due = f"≤ {state.due.duration.short()}" + (f" → {state.due.event}" if state.due.event else "")
+        rows.append(["  " * depth + state.id, str(state.step or ""), process.label(state, lang), due,
+                     ", ".join(marks)])
+        for child in process.children(state.id):
+            walk(child, depth + 1)
+
+    for top in process.top_level():
+        walk(top, 0)
+    return rows
+
+
+def show(process: ProcessDefinition, lang: str | None = None) -> str:
+    lang = lang or process.language
+    parts = [f"{process.title.get(lang)}  ({process.id} {process.version}; languages "
+             f"{', '.join(process.languages)})"]
+    if process.description:
+        parts.append(process.description.get(lang))
+    parts.append("\nStates\n" + table(["state", "step", "label", "deadline", ""], _state_rows(process, lang)))
+    t_rows = []
+    for t in process.transitions:
+        to = "(stays)" if t.target is None else t.target
+        extra = []
+        if t.set or t.append:
+            extra.append("sets " + ", ".join(f for f, _ in (*t.set, *t.append)))
+        if t.assign:
+            extra.append("assigns " + ", ".join(r for r, _ in t.assign))
+        if t.tick:
+            extra.append("ticks " + ", ".join(t.tick))
+        if t.spawn:
+            extra.append(f"opens {t.spawn.process}")
+        guard = " and ".join(x for x in ((t.when.source if t.when else ""), (f"guard {t.guard}" if t.guard else ""))
+                             if x)
+        t_rows.append([t.event, process.label(t, lang), ", ".join(t.sources), to, ", ".join(t.roles) or "anyone",
+                       guard, "; ".join(extra)])
+    parts.append("\nTransitions\n" + table(["event", "label", "from", "to", "roles", "guard", "effects"], t_rows,
+                                           max_width=40))
+    if process.roles:
+        parts.append("\nRoles\n" + table(["role", "label", "scope"],
+                                         [[r.id, process.label(r, lang), r.scope] for r in process.roles]))
+    if process.data:
+        parts.append("\nData\n" + table(
+            ["field", "type", "default", "label"],
+            [[f.name, f.type.describe(), repr(f.default) if f.has_default else "", f.label.get(lang)]
+             for f in process.data]))
+    return "\n".join(parts)

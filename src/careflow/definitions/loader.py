@@ -1,0 +1,279 @@
+"""Text and files to frozen definitions: read safely, merge ``extends``, run the schema, build, check.
+
+Public API: ``load``, ``loads``, ``validate``, ``bundled``, ``find``, ``scope_for``. ``load`` and
+``loads`` raise one ``DefinitionError`` holding every diagnostic; ``validate`` returns them.
+
+Processes are found by id on a search path, in this order: directories in ``CAREFLOW_PATH``
+(``os.pathsep``-separated), directories registered by installed packages under the entry point
+group ``careflow.processes``, then the processes bundled with careflow. A process ``<id>`` is the
+file ``<id>.yaml`` (or ``.yml``) in one of them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from careflow.errors import DefinitionError, Diagnostic, ProcessNotFound, SourceLocation
+from careflow.model.definition import Mark, ProcessDefinition, Transition
+
+if TYPE_CHECKING:
+    from careflow.definitions.expressions import Scope
+
+ENTRY_POINT_GROUP = "careflow.processes"
+_SUFFIXES = (".yaml", ".yml")
+_MAX_EXTENDS_DEPTH = 8
+
+
+@attrs.frozen
+class ProcessSource:
+    id: str
+    path: Path
+    origin: str  # "CAREFLOW_PATH", "entry point <name>", "bundled"
+
+
+@attrs.frozen
+class Validation:
+    """What ``validate`` found: the definition (None when there are errors) and every diagnostic."""
+
+    definition: ProcessDefinition | None
+    diagnostics: tuple[Diagnostic, ...]
+    source: str | None = None
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+    def ok(self, strict: bool = False) -> bool:
+        return not self.errors and not (strict and self.warnings)
+
+
+# -- discovery ------------------------------------------------------------------------------------
+
+
+def bundled_dir() -> Path:
+    """The processes shipped with careflow (in the wheel), or the checkout's ``processes/``."""
+    packaged = Path(str(resources.files("careflow"))) / "processes"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "processes"
+
+
+@functools.cache
+def _entry_point_dirs() -> list[tuple[str, Path]]:
+    """Directories that installed packages register; read once per process (see ``refresh``)."""
+    from importlib.metadata import entry_points
+
+    out: list[tuple[str, Path]] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            target: Any = ep.load()
+            if callable(target):
+                target = target()
+            paths = [target] if isinstance(target, str | os.PathLike) or hasattr(target, "joinpath") else target
+            out.extend((f"entry point {ep.name}", Path(str(p))) for p in paths)
+        except Exception:  # a broken plugin must not stop careflow from finding the others
+            continue
+    return out
+
+
+def refresh() -> None:
+    """Forget cached plugin directories and definitions (after installing a process package)."""
+    _entry_point_dirs.cache_clear()
+    _CACHE.clear()
+
+
+def search_path() -> list[tuple[str, Path]]:
+    dirs = [("CAREFLOW_PATH", Path(p)) for p in os.environ.get("CAREFLOW_PATH", "").split(os.pathsep) if p]
+    return [*dirs, *_entry_point_dirs(), ("bundled", bundled_dir())]
+
+
+def discover() -> dict[str, ProcessSource]:
+    """Every process on the search path by id; the first directory that has an id wins."""
+    found: dict[str, ProcessSource] = {}
+    for origin, directory in search_path():
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.iterdir()):
+            if path.suffix in _SUFFIXES and path.stem not in found:
+                found[path.stem] = ProcessSource(path.stem, path, origin)
+    return found
+
+
+def bundled() -> list[str]:
+    """Ids of the processes shipped with careflow."""
+    return sorted(p.stem for p in bundled_dir().iterdir() if p.suffix in _SUFFIXES)
+
+
+def find(process_id: str) -> Path:
+    """The file of the process ``process_id`` on the search path."""
+    known = discover()
+    if process_id in known:
+        return known[process_id].path
+    raise ProcessNotFound(process_id, known)
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def _read(text: str | bytes | None, path: Path | None,
+          file: str | None) -> tuple[Any, dict[str, Mark], list[Diagnostic], bool]:
+    from careflow.definitions.yamlsafe import read_yaml, read_yaml_file
+
+    doc = read_yaml_file(path) if text is None and path is not None else read_yaml(text or "", file)
+    return doc.value, dict(doc.marks), list(doc.diagnostics), doc.fatal
+
+
+def _resolve_extends(doc: dict[str, Any], marks: dict[str, Mark], file: str | None, depth: int,
+                     seen: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Mark], list[Diagnostic], bool]:
+    """The merged document, its marks, problems, and whether the base could be merged at all."""
+    from careflow.definitions.extends import merge
+
+    base_id = doc.get("extends")
+    where = SourceLocation(file, *(_value_pos(marks.get("/extends"))), "/extends")
+    if not isinstance(base_id, str):
+        return doc, marks, [], True  # the schema reports a wrong type
+    if base_id in seen or depth > _MAX_EXTENDS_DEPTH:
+        chain = " -> ".join((*seen, base_id))
+        return doc, marks, [Diagnostic("CF118", f"'extends' goes round in a circle: {chain}", where,
+                                       "a process cannot extend itself, directly or through others")], False
+    try:
+        base_path = find(base_id)
+    except ProcessNotFound as exc:
+        return doc, marks, [Diagnostic("CF118", f"cannot extend '{base_id}': {exc}", where,
+                                       "put the base process on CAREFLOW_PATH, or correct its id")], False
+    base, base_marks, problems, fatal = _read(None, base_path, str(base_path))
+    if fatal or not isinstance(base, dict) or problems:
+        return doc, marks, [Diagnostic("CF118", f"the base process '{base_id}' cannot be read", where,
+                                       f"run: careflow validate {base_path}")], False
+    if "extends" in base:
+        base, base_marks, inner, ok = _resolve_extends(base, base_marks, str(base_path), depth + 1, (*seen, base_id))
+        if not ok:  # report it here, in the file being validated, not in the base
+            reason = inner[0].message if inner else "it cannot be merged"
+            return doc, marks, [Diagnostic("CF118", f"cannot extend '{base_id}': {reason}", where,
+                                           inner[0].hint if inner else None)], False
+        problems += inner
+    merged, merged_marks, unmatched = merge(base, base_marks, doc, marks)
+    for ptr, tid in unmatched:
+        problems.append(Diagnostic("CF118", f"no transition '{tid}' in '{base_id}' to remove",
+                                   SourceLocation(file, *(_key_pos(marks.get(ptr))), ptr),
+                                   "give the id of a base transition (event@first-source by default)"))
+    return merged, merged_marks, problems, True
+
+
+def _value_pos(mark: Mark | None) -> tuple[int | None, int | None]:
+    return (mark.value_line, mark.value_column) if mark else (None, None)
+
+
+def _key_pos(mark: Mark | None) -> tuple[int | None, int | None]:
+    return (mark.line, mark.column) if mark else (None, None)
+
+
+def _validate(text: str | bytes | None, path: Path | None, file: str | None,
+              known_processes: Iterable[str] | None) -> Validation:
+    from careflow.definitions.builder import Builder
+    from careflow.definitions.schema_check import check_schema
+
+    doc, marks, problems, fatal = _read(text, path, file)
+    if fatal:
+        return Validation(None, tuple(problems), file)
+    if not isinstance(doc, dict):
+        found = {type(None): "an empty file", list: "a list", str: "a single text", int: "a number",
+                 float: "a number", bool: "true/false"}.get(type(doc), "a single value")
+        problems.append(Diagnostic("CF008", f"a process file must be a mapping of keys, but this is {found}",
+                                   SourceLocation(file, 1, 1, ""), "start with 'careflow: 1' and 'id: …'"))
+        return Validation(None, tuple(problems), file)
+    if "extends" in doc:
+        doc, marks, more, merged = _resolve_extends(doc, marks, file, 0, (str(doc.get("id")),))
+        problems += more
+        if not merged:  # without its base the file is only a fragment: nothing more to say about it
+            return Validation(None, tuple(problems), file)
+    schema_problems = check_schema(doc, marks, file)
+    problems += schema_problems
+    broken = frozenset(d.location.pointer for d in schema_problems if d.code == "CF101")
+    builder = Builder(doc, marks, file, broken)
+    definition = builder.build()
+    problems += builder.diagnostics
+    # graph and label checks only on a structurally sound file: otherwise they repeat its errors
+    if definition is not None and not any(d.is_error for d in schema_problems):
+        from careflow.definitions.checks import check
+
+        known = set(known_processes) if known_processes is not None else set(discover())
+        known.add(definition.id)
+        problems += check(definition, known_processes=known)
+    from careflow.errors import sort_diagnostics
+
+    diagnostics = tuple(sort_diagnostics(problems))
+    ok = not any(d.is_error for d in diagnostics)
+    return Validation(definition if ok else None, diagnostics, file)
+
+
+def validate(source: str | os.PathLike[str], *, known_processes: Iterable[str] | None = None) -> Validation:
+    """Validate a file (a path) or a process id on the search path; never raises for bad content."""
+    path = Path(source)
+    if not path.exists() and isinstance(source, str) and "/" not in source and not path.suffix:
+        try:
+            path = find(source)
+        except ProcessNotFound as exc:
+            return Validation(None, (Diagnostic("CF010", str(exc), SourceLocation(source, None, None, "")),), source)
+    return _validate(None, path, str(path), known_processes)
+
+
+def validate_text(text: str | bytes, file: str | None = None, *,
+                  known_processes: Iterable[str] | None = None) -> Validation:
+    return _validate(text, None, file, known_processes)
+
+
+def _raise_or_return(result: Validation, strict: bool) -> ProcessDefinition:
+    if result.definition is None or (strict and result.warnings):
+        raise DefinitionError(list(result.diagnostics), result.source)
+    return result.definition
+
+
+_CACHE: dict[tuple[str, int, int, str], ProcessDefinition] = {}
+
+
+def load(source: str | os.PathLike[str], *, strict: bool = False) -> ProcessDefinition:
+    """A process by path or by id (``careflow.load("psht")``). Raises ``DefinitionError`` or
+    ``ProcessNotFound``. Files are cached by path, size and modification time."""
+    path = Path(source)
+    if not path.exists():
+        if isinstance(source, str) and not path.suffix and "/" not in source:
+            path = find(source)
+        else:
+            raise ProcessNotFound(str(source))
+    try:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size, os.environ.get("CAREFLOW_PATH", ""))
+    except OSError:
+        key = None
+    if key is not None and key in _CACHE and not strict:
+        return _CACHE[key]
+    definition = _raise_or_return(_validate(None, path, str(path), None), strict)
+    if key is not None:
+        _CACHE[key] = definition
+    return definition
+
+
+def loads(text: str | bytes, file: str | None = None, *, strict: bool = False,
+          known_processes: Iterable[str] | None = None) -> ProcessDefinition:
+    """A process from YAML text. Raises one ``DefinitionError`` holding every diagnostic."""
+    return _raise_or_return(_validate(text, None, file, known_processes), strict)
+
+
+def scope_for(process: ProcessDefinition, transition: Transition) -> Scope:
+    """The names and types a transition's guard may use: case data and the event data it takes."""
+    from careflow.definitions.builder import scope_fields
+    from careflow.definitions.expressions import Scope
+
+    return Scope(data={f.name: f.type for f in process.data}, event=scope_fields(process, transition))

@@ -1,0 +1,101 @@
+"""Check a JSON value against a declared DataType: one function for defaults, case data and event data."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from careflow.model.definition import DataType
+
+_KIND_WORDS = {"boolean": "true or false", "integer": "a whole number", "number": "a number",
+               "string": "text", "array": "a list", "object": "a mapping"}
+
+
+def describe(dtype: DataType) -> str:
+    """The type in words an author knows: 'true or false', 'a list of whole numbers'."""
+    if dtype.kind == "string" and dtype.format:
+        words = {"date": "a date (2026-11-22)", "date-time": "a date and time (2026-11-22T09:30:00+01:00)"}
+        base = words.get(dtype.format, "text")
+    elif dtype.kind == "array" and dtype.items is not None:
+        base = "a list of " + describe(dtype.items).removeprefix("a ").removeprefix("an ")
+    else:
+        base = _KIND_WORDS[dtype.kind]
+    if dtype.enum is not None:
+        base = "one of " + ", ".join(repr(e) for e in dtype.enum)
+    return base + (" or null" if dtype.nullable else "")
+
+
+def _is_kind(kind: str, value: Any) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "array":
+        return isinstance(value, list | tuple)
+    if kind == "object":
+        return isinstance(value, Mapping)
+    return False
+
+
+def _valid_format(fmt: str, value: str) -> bool:
+    try:
+        if fmt == "date":
+            date.fromisoformat(value)
+        elif fmt == "date-time":
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def value_problem(dtype: DataType, value: Any, where: str = "") -> str | None:
+    """None when ``value`` fits ``dtype``; else a phrase such as "must be a whole number, not 'x'"."""
+    at = f" at {where}" if where else ""
+    if value is None:
+        return None if dtype.nullable else f"must be {_KIND_WORDS[dtype.kind]}{at}, not null"
+    if not _is_kind(dtype.kind, value):
+        return f"must be {_KIND_WORDS[dtype.kind]}{at}, not {value!r}"
+    if dtype.enum is not None and value not in dtype.enum:
+        return f"must be one of {', '.join(repr(e) for e in dtype.enum)}{at}, not {value!r}"
+    if dtype.kind in ("integer", "number"):
+        if dtype.minimum is not None and value < dtype.minimum:
+            return f"must be at least {dtype.minimum:g}{at}, not {value!r}"
+        if dtype.maximum is not None and value > dtype.maximum:
+            return f"must be at most {dtype.maximum:g}{at}, not {value!r}"
+    elif dtype.kind == "string":
+        if dtype.min_length is not None and len(value) < dtype.min_length:
+            return f"must be at least {dtype.min_length} character(s) long{at}"
+        if dtype.max_length is not None and len(value) > dtype.max_length:
+            return f"must be at most {dtype.max_length} characters long{at}"
+        if dtype.format and not _valid_format(dtype.format, value):
+            example = "2026-11-22" if dtype.format == "date" else "2026-11-22T09:30:00+01:00"
+            return f"must be an ISO-8601 {dtype.format} such as {example}{at}, not {value!r}"
+    elif dtype.kind == "array":
+        if dtype.min_items is not None and len(value) < dtype.min_items:
+            return f"must have at least {dtype.min_items} item(s){at}"
+        if dtype.max_items is not None and len(value) > dtype.max_items:
+            return f"must have at most {dtype.max_items} item(s){at}"
+        if dtype.items is not None:
+            for i, item in enumerate(value):
+                problem = value_problem(dtype.items, item, f"{where}[{i}]" if where else f"item {i}")
+                if problem:
+                    return problem
+    elif dtype.kind == "object":
+        for key in dtype.required:
+            if key not in value:
+                return f"must have '{key}'{at}"
+        props = dict(dtype.properties)
+        for key, item in value.items():
+            sub = props.get(key)
+            if sub is None:
+                return f"has an undeclared key '{key}'{at}"
+            problem = value_problem(sub, item, f"{where}.{key}" if where else str(key))
+            if problem:
+                return problem
+    return None

@@ -1,0 +1,1 @@
+"""Compiled processes and the pure step function; actors, data values, the audit chain, the registry."""

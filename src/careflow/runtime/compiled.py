@@ -1,0 +1,350 @@
+"""What ``engine.step`` runs on: actors, refusal errors, and a process compiled into lookup tables.
+
+``compile(process)`` does every per-process computation once — candidate order, target leaves,
+exit and entry sets, checklist and deadline plans, event-data validators, compiled guards, bound
+Python guards and actions — so a step is a few dict lookups and attribute reads. Results are cached
+by the identity of the definition (definitions are frozen values, so identity is enough).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from careflow.errors import DefinitionError, Diagnostic
+from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, Duration, ProcessDefinition, Transition
+from careflow.runtime.data import CaseError, Validator, validator
+
+if TYPE_CHECKING:
+    from careflow.definitions.expressions import Guard
+    from careflow.runtime.registry import Registry
+
+Resolver = Callable[[str], ProcessDefinition]
+
+
+# -- actors ----------------------------------------------------------------------------------------
+
+
+def _roles(value: Any) -> frozenset[str]:
+    if isinstance(value, str):  # Actor("ann", "nurse") would otherwise become roles {'n','u','r','s','e'}
+        return frozenset((value,))
+    return frozenset(value)
+
+
+@attrs.frozen(slots=True)
+class Actor:
+    """Who acts: a person (or ``system``) id and their global roles."""
+
+    id: str
+    roles: frozenset[str] = attrs.field(default=frozenset(), converter=_roles)
+    role_list: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)  # sorted, for entries
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "role_list", tuple(sorted(self.roles)))
+
+
+SYSTEM = Actor(SYSTEM_ACTOR, frozenset({SYSTEM_ROLE}))
+
+
+# -- refusals --------------------------------------------------------------------------------------
+
+
+class EventNotAllowed(CaseError):
+    """No transition for this event from the current state. ``possible``: the events that have one."""
+
+    reason_code = "event-not-allowed"
+    possible: tuple[str, ...] = ()
+
+
+class RoleDenied(CaseError):
+    """The actor holds none of the roles the transition needs (globally, or as a case role here)."""
+
+    reason_code = "role-denied"
+    roles: tuple[str, ...] = ()
+
+
+class GuardFailed(CaseError):
+    """The transition's condition is false; ``reasons`` come from ``Guard.explain``."""
+
+    reason_code = "guard-failed"
+
+    def __init__(self, message: str, reasons: list[str] | None = None, needs_event: bool = False) -> None:
+        super().__init__(message, reasons)
+        self.needs_event = needs_event  # the guard reads event data (allowed() treats it as possible)
+
+
+class MissingData(CaseError):
+    """Event data the transition ``requires`` was not given. ``fields``: the missing names."""
+
+    reason_code = "missing-data"
+    fields: tuple[str, ...] = ()
+
+
+class ChecklistOpen(CaseError):
+    """Leaving a state with checklist items not ticked. ``items``: their labels."""
+
+    reason_code = "checklist-open"
+
+    def __init__(self, message: str, reasons: list[str] | None = None, items: list[str] | None = None) -> None:
+        super().__init__(message, reasons)
+        self.items = items or []
+
+
+class CaseClosed(CaseError):
+    """The case is in a final state: nothing more can happen."""
+
+    reason_code = "case-closed"
+
+
+# -- the compiled process ---------------------------------------------------------------------------
+
+
+class SpawnPlan:
+    """A handoff: the target definition is resolved at compile time, compiled on first use."""
+
+    __slots__ = ("_compiled", "data", "definition", "registry", "resolver")
+
+    def __init__(self, definition: ProcessDefinition, data: tuple[tuple[str, str], ...],
+                 registry: Registry | None, resolver: Resolver | None) -> None:
+        self.definition, self.data, self.registry, self.resolver = definition, data, registry, resolver
+        self._compiled: CompiledProcess | None = None
+
+    def compiled(self) -> CompiledProcess:
+        # Lazily, so processes that hand off to each other (A -> B -> A) do not recurse at compile time.
+        if self._compiled is None:
+            self._compiled = compile(self.definition, self.registry, self.resolver)
+        return self._compiled
+
+
+class Plan:
+    """One candidate transition as seen from one leaf: everything ``step`` needs, precomputed."""
+
+    __slots__ = ("appends", "assigns", "case_roles", "entered_due", "event", "exit_items", "exited", "fields",
+                 "internal", "pyguard", "pyguard_name", "reads_event", "requires", "roles", "sets", "simple",
+                 "skip_checklist", "source_path", "spawn", "system_ok", "target_leaf", "target_path", "test",
+                 "tick_states", "ticks", "tid", "touches_timers", "transition", "values", "when")
+
+    def __init__(self) -> None:
+        self.roles: frozenset[str] | None = None  # None: any actor; else the global roles that pass
+        self.case_roles: tuple[str, ...] = ()
+        self.system_ok = False
+        self.when: Guard | None = None
+        self.test: Callable[[Mapping[str, Any], Mapping[str, Any], Any], Any] | None = None
+        self.reads_event = False
+        self.pyguard: Callable[[Mapping[str, Any], Mapping[str, Any], Actor], Any] | None = None
+        self.pyguard_name: str | None = None
+        self.fields: dict[str, Validator] = {}
+        self.requires: tuple[str, ...] = ()
+        self.sets: tuple[tuple[str, str], ...] = ()
+        self.appends: tuple[tuple[str, str, int | None], ...] = ()
+        self.values: tuple[tuple[str, Any], ...] = ()  # fixed values (frozen, so safe to share)
+        self.assigns: tuple[tuple[str, str], ...] = ()
+        self.ticks: frozenset[tuple[str, str]] = frozenset()
+        self.exit_items: tuple[tuple[str, str, str], ...] = ()
+        self.exited: frozenset[str] = frozenset()
+        self.entered_due: tuple[tuple[str, Duration, str | None], ...] = ()
+        self.touches_timers = False
+        self.spawn: SpawnPlan | None = None
+        self.skip_checklist = False
+        self.simple = True
+        self.internal = False
+        self.tick_states: tuple[str, ...] = ()
+        self.transition: Transition
+        self.tid = self.event = self.source_path = self.target_path = self.target_leaf = ""
+
+
+@attrs.frozen(eq=False)
+class CompiledProcess:
+    """A process as tables. ``table[leaf][event]`` is the tuple of candidate plans."""
+
+    process: ProcessDefinition
+    id: str
+    version: str
+    table: dict[str, dict[str, tuple[Plan, ...]]]
+    paths: dict[str, str]  # state id -> dotted path
+    finals: frozenset[str]
+    validators: dict[str, Validator]  # case data field -> validator
+    defaults: dict[str, Any]  # case data field -> frozen default (None when unset)
+    initial_leaf: str
+    initial_path: str
+    initial_due: tuple[tuple[str, Duration, str | None], ...]
+    case_roles: frozenset[str]
+    actions: dict[str, tuple[tuple[str, Callable[..., Any]], ...]]  # transition id -> (name, action)
+    spawn_targets: dict[str, SpawnPlan]  # target process id -> handoff plan
+    registry: Registry | None
+    resolver: Resolver | None
+
+
+_CACHE: dict[int, list[tuple[ProcessDefinition, Any, Any, CompiledProcess]]] = {}
+_LOCK = threading.Lock()
+
+
+def compile(process: ProcessDefinition, registry: Registry | None = None, resolver: Resolver | None = None
+            ) -> CompiledProcess:
+    """``process`` as tables (cached by the identity of process, registry and resolver).
+
+    Raises ``DefinitionError`` for a guard expression that does not compile, a Python guard the
+    registry lacks (CF205), or a handoff target that cannot be resolved (CF204).
+    """
+    for known, reg, res, compiled in _CACHE.get(id(process), ()):
+        if known is process and reg is registry and res is resolver:
+            return compiled
+    compiled = _compile(process, registry, resolver)
+    with _LOCK:
+        # The definition is kept in the entry, so its id cannot be reused while the entry lives.
+        _CACHE.setdefault(id(process), []).append((process, registry, resolver, compiled))
+    return compiled
+
+
+def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Resolver | None) -> CompiledProcess:
+    from careflow.definitions.builder import scope_fields
+    from careflow.definitions.expressions import compile_guard
+    from careflow.definitions.loader import scope_for
+
+    problems: list[Diagnostic] = []
+    pyguards: dict[str, Callable[..., Any]] = {}
+    actions: dict[str, tuple[tuple[str, Callable[..., Any]], ...]] = {}
+    if registry is not None:
+        pyguards, actions = registry.bind(process)
+    else:
+        problems += _unregistered(process)
+    guards: dict[int, Guard] = {}
+    for t in process.transitions:
+        if t.when is not None:
+            guard, diags = compile_guard(t.when.source, scope_for(process, t), pointer=t.when.pointer,
+                                         mark=process.source_map.get(t.when.pointer), file=process.path)
+            problems += diags
+            if guard is not None:
+                guards[t.index] = guard
+    spawns = _spawns(process, registry, resolver, problems)
+    if any(d.is_error for d in problems):
+        raise DefinitionError(problems, process.path or process.id)
+
+    case_roles = frozenset(r.id for r in process.roles if r.scope == "case")
+    deadline_events = frozenset(s.due.event for s in process.states if s.due and s.due.event)
+    shared: dict[int, Plan] = {}
+    for t in process.transitions:
+        p = Plan()
+        p.transition, p.tid, p.event, p.internal = t, t.id, t.event, t.internal
+        if t.roles:
+            p.roles = frozenset(r for r in t.roles if r not in case_roles and r != SYSTEM_ROLE)
+            p.case_roles = tuple(r for r in t.roles if r in case_roles)
+        p.system_ok = SYSTEM_ROLE in t.roles or t.event in deadline_events
+        p.when = guards.get(t.index)
+        # step calls the guard's closure directly (see engine._step): it saves a call per fire
+        p.test = p.when.fn if p.when is not None else None
+        p.reads_event = bool(p.when is not None and p.when.event_names)
+        if t.guard is not None:
+            p.pyguard, p.pyguard_name = pyguards[t.guard], t.guard
+        p.fields = {name: validator(dtype, name, "event data") for name, dtype in scope_fields(process, t).items()}
+        p.requires, p.sets, p.assigns, p.values = t.requires, t.set, t.assign, t.values
+        p.appends = tuple((c, e, process.field(c).type.max_items) for c, e in t.append)
+        p.skip_checklist, p.spawn = t.skip_checklist, spawns.get(t.index)
+        shared[t.index] = p
+
+    paths = {s.id: s.path for s in process.states}
+    by_source: dict[str, list[Transition]] = {}
+    for t in process.transitions:
+        for source in t.sources:
+            by_source.setdefault(source, []).append(t)
+    table: dict[str, dict[str, tuple[Plan, ...]]] = {}
+    for leaf in (s.id for s in process.leaves()):
+        chain = (leaf, *process.ancestors(leaf))
+        seen: set[int] = set()
+        events: dict[str, list[Plan]] = {}
+        for source in chain:  # innermost declaring state first, then document order
+            for t in sorted(by_source.get(source, ()), key=lambda t: t.index):
+                if t.index not in seen:
+                    seen.add(t.index)
+                    events.setdefault(t.event, []).append(_for_leaf(process, shared[t.index], leaf, source, chain))
+        table[leaf] = {e: tuple(ps) for e, ps in events.items()}
+
+    initial_leaf = process.initial_leaf
+    entered = (initial_leaf, *process.ancestors(initial_leaf))
+    return CompiledProcess(
+        process=process, id=process.id, version=process.version, table=table, paths=paths,
+        finals=frozenset(s.id for s in process.states if s.final),
+        validators={f.name: validator(f.type, f.name) for f in process.data},
+        defaults={f.name: f.default if f.has_default else None for f in process.data},
+        initial_leaf=initial_leaf, initial_path=paths[initial_leaf],
+        initial_due=_due_plan(process, reversed(entered)), case_roles=case_roles,
+        actions=actions, spawn_targets={sp.definition.id: sp for sp in spawns.values()},
+        registry=registry, resolver=resolver)
+
+
+def _for_leaf(process: ProcessDefinition, shared: Plan, leaf: str, source: str, chain: tuple[str, ...]) -> Plan:
+    """Copy ``shared`` and add what depends on the leaf: paths, exit and entry sets, ticks, checklists."""
+    p = Plan()
+    for name in Plan.__slots__:
+        if hasattr(shared, name):
+            setattr(p, name, getattr(shared, name))
+    t = shared.transition
+    p.source_path = process.state(leaf).path
+    ticks = []
+    for item in t.tick:  # an item of the innermost active state that declares it
+        owner = next((s for s in chain if any(i.id == item for i in process.state(s).checklist)), None)
+        if owner is not None:
+            ticks.append((owner, item))
+    p.ticks = frozenset(ticks)
+    if t.target is None:
+        p.target_leaf, p.target_path = leaf, p.source_path
+        exited: tuple[str, ...] = ()
+        entered: tuple[str, ...] = ()
+    else:
+        p.target_leaf = process.resolve_entry(t.target)
+        p.target_path = process.state(p.target_leaf).path
+        # External semantics (as SCXML): the domain is the nearest proper ancestor of the declaring
+        # state that is also a proper ancestor of the target; everything below it is exited and entered.
+        target_ancestors = process.ancestors(t.target)
+        domain = next((a for a in process.ancestors(source) if a in target_ancestors), None)
+        cut = chain.index(domain) if domain is not None else len(chain)
+        exited = chain[:cut]
+        down = (p.target_leaf, *process.ancestors(p.target_leaf))
+        entered = down[:down.index(domain)] if domain is not None else down
+    lang = process.language
+    p.exited = frozenset(exited)
+    p.exit_items = tuple((s, i.id, i.label.get(lang) or i.id) for s in exited for i in process.state(s).checklist)
+    p.entered_due = _due_plan(process, reversed(entered))
+    p.touches_timers = bool(p.entered_due) or any(process.state(s).due is not None for s in exited)
+    p.simple = not (p.sets or p.appends or p.values or p.assigns or p.ticks or p.exit_items or p.touches_timers
+                    or p.spawn)
+    return p
+
+
+def _due_plan(process: ProcessDefinition, states: Any) -> tuple[tuple[str, Duration, str | None], ...]:
+    out = []
+    for sid in states:
+        due = process.state(sid).due
+        if due is not None:
+            out.append((sid, due.duration, due.event))
+    return tuple(out)
+
+
+def _unregistered(process: ProcessDefinition) -> list[Diagnostic]:
+    from careflow.runtime.registry import missing_guards
+
+    return missing_guards(process, ())
+
+
+def _spawns(process: ProcessDefinition, registry: Registry | None, resolver: Resolver | None,
+            problems: list[Diagnostic]) -> dict[int, SpawnPlan]:
+    from careflow.definitions.loader import load
+    from careflow.errors import CareflowError, SourceLocation
+
+    out: dict[int, SpawnPlan] = {}
+    for t in process.transitions:
+        if t.spawn is None:
+            continue
+        try:
+            target = (resolver or load)(t.spawn.process)
+        except CareflowError as exc:
+            mark = process.source_map.locate(t.spawn.pointer or t.pointer)
+            problems.append(Diagnostic("CF204", f"handoff target '{t.spawn.process}' of '{t.id}' cannot be "
+                                       f"loaded: {exc}", SourceLocation(mark.file, mark.line, mark.column,
+                                                                       mark.pointer)))
+            continue
+        out[t.index] = SpawnPlan(target, t.spawn.data, registry, resolver)
+    return out

@@ -1,0 +1,122 @@
+"""Runtime values: validate case and event data against a ``DataType`` and freeze them.
+
+Validators are built once per field (``validator``) so the hot path pays for a type test, not for a
+walk over the schema. Values are stored frozen (arrays as tuples, objects as ``FrozenMap``): a
+snapshot's data and an audit entry's data can then be shared without copies and cannot change
+after an entry's hash is computed. ``value_problem`` (shared with the loader) words the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from careflow.errors import CareflowError
+from careflow.model.definition import DataType, FrozenMap, freeze
+from careflow.model.values import value_problem
+
+Validator = Callable[[Any], Any]
+
+#: The one empty read-only mapping: event data that was not given, entries without data.
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class CaseError(CareflowError):
+    """Base of the errors a case raises when it refuses something.
+
+    ``reason_code`` is the stable short code recorded in the audit log (``denied`` entries),
+    ``reasons`` the human-readable explanation, ``entry`` the ``denied`` entry that was recorded (if
+    any) and ``snapshot`` the snapshot after recording it (its state is unchanged).
+    """
+
+    reason_code = "refused"
+
+    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.reasons: list[str] = reasons if reasons is not None else [message]
+        self.entry: Any = None
+        self.snapshot: Any = None
+
+
+class InvalidData(CaseError):
+    """Data that is undeclared or does not fit its declared type."""
+
+    reason_code = "invalid-data"
+
+    def __init__(self, message: str, field: str | None = None, reasons: list[str] | None = None) -> None:
+        super().__init__(message, reasons)
+        self.field = field
+
+
+def _fail(what: str, name: str, dtype: DataType, value: Any) -> InvalidData:
+    problem = value_problem(dtype, value) or f"does not fit {dtype.describe()}"
+    return InvalidData(f"{what} '{name}' {problem}", name)
+
+
+def validator(dtype: DataType, name: str, what: str = "data field") -> Validator:
+    """A function that returns the frozen value, or raises ``InvalidData`` naming ``name``."""
+    kind, nullable = dtype.kind, dtype.nullable
+    plain = (dtype.enum is None and dtype.minimum is None and dtype.maximum is None
+             and dtype.min_length is None and dtype.max_length is None and dtype.format is None)
+
+    if kind == "boolean" and dtype.enum is None:
+        def check_bool(value: Any) -> Any:
+            if value is True or value is False or (value is None and nullable):
+                return value
+            raise _fail(what, name, dtype, value)
+        return check_bool
+
+    if kind in ("string", "integer") and plain:
+        py = str if kind == "string" else int
+
+        def check_scalar(value: Any) -> Any:
+            # type() is exact on purpose: bool is an int subclass and is not a JSON integer.
+            if type(value) is py or (value is None and nullable):
+                return value
+            raise _fail(what, name, dtype, value)
+        return check_scalar
+
+    def check(value: Any) -> Any:
+        if value_problem(dtype, value) is not None:
+            raise _fail(what, name, dtype, value)
+        return freeze(value)
+    return check
+
+
+def check_field(dtype: DataType, name: str, value: Any, what: str = "data field") -> Any:
+    """One-off validation (cold paths): the frozen value, or ``InvalidData``."""
+    return validator(dtype, name, what)(value)
+
+
+def to_json_value(value: Any) -> Any:
+    """A frozen runtime value as plain JSON types (for hashing and serialising)."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, frozenset | set):
+        return sorted(to_json_value(v) for v in value)
+    if isinstance(value, tuple | list):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def safe_json(value: Any) -> Any:
+    """``value`` frozen if it is JSON, else its ``repr`` (what a refused caller sent still gets logged)."""
+    try:
+        return freeze(to_json_value(value))
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)
+
+
+def readonly(items: dict[str, Any]) -> Mapping[str, Any]:
+    """A read-only view without copying (the dict must not be changed afterwards)."""
+    return MappingProxyType(items) if items else EMPTY
+
+
+__all__ = ["EMPTY", "CaseError", "FrozenMap", "InvalidData", "Validator", "check_field", "readonly",
+           "safe_json", "to_json_value", "validator"]

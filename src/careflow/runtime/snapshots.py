@@ -1,0 +1,38 @@
+"""A snapshot's JSON form: what ``Case.to_json`` writes besides its history, and what stores keep.
+
+One encoder and one decoder, so a case's JSON and a stored row can never drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from careflow.model.definition import freeze
+from careflow.runtime.compiled import CompiledProcess
+from careflow.runtime.data import to_json_value
+from careflow.runtime.engine import Link, RawSnapshot, Timer
+
+
+def snapshot_json(compiled: CompiledProcess, s: RawSnapshot) -> dict[str, Any]:
+    """The snapshot as plain JSON types (state as a dotted path, times as ISO-8601)."""
+    return {
+        "case_id": s[0], "process_id": compiled.id, "process_version": compiled.version,
+        "state": compiled.paths[s[1]], "leaf": s[1], "seq": s[7], "data": to_json_value(s[2]),
+        "roles": dict(s[4]), "ticks": [list(t) for t in s[3]],
+        "timers": [[t.state, t.due_at.isoformat(), t.event, t.fired] for t in s[5]],
+        "links": [list(link) for link in s[6]],
+    }
+
+
+def snapshot_from_json(obj: Mapping[str, Any]) -> RawSnapshot:
+    """The raw snapshot ``snapshot_json`` encoded (``KeyError``/``ValueError``/``TypeError`` if malformed)."""
+    return (
+        obj["case_id"], obj["leaf"], {str(k): freeze(v) for k, v in obj["data"].items()},
+        tuple((str(a), str(b)) for a, b in obj["ticks"]), {str(k): str(v) for k, v in obj["roles"].items()},
+        tuple(Timer(state, datetime.fromisoformat(when), event, bool(fired)) for state, when, event, fired
+              in obj["timers"]),
+        tuple(Link(kind, pid, cid, int(seq)) for kind, pid, cid, seq in obj["links"]),
+        int(obj["seq"]),
+    )
