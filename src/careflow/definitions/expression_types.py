@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from careflow.model.definition import DataType
+from careflow.model.datatypes import DataType
 
 BOOL = DataType("boolean")
 INT = DataType("integer")

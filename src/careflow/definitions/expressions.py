@@ -20,7 +20,8 @@ import attrs
 
 from careflow.definitions import expression_types as T
 from careflow.errors import Diagnostic, SourceLocation, did_you_mean
-from careflow.model.definition import DataType, Mark
+from careflow.model.datatypes import DataType
+from careflow.model.marks import Mark
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 50  # far beyond real guards; keeps compiling and evaluating well inside the recursion limit

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from careflow.errors import DefinitionError, Diagnostic, ProcessNotFound, SourceLocation
-from careflow.model.definition import Mark, ProcessDefinition, Transition
+from careflow.model.definition import ProcessDefinition, Transition
+from careflow.model.marks import Mark
 
 if TYPE_CHECKING:
     from careflow.definitions.expressions import Scope

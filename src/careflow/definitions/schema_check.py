@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from careflow.errors import Diagnostic, SourceLocation, did_you_mean, pointer_join
-from careflow.model.definition import Mark
+from careflow.model.marks import Mark
 
 _LANGUAGE_HINT = "use nn (nynorsk), nb (bokmål), en (English) or sv (Swedish)"
 _ID_HINT = "use lower-case letters, digits and '_', starting with a letter (e.g. 'l1_s2')"

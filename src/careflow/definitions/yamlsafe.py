@@ -33,7 +33,7 @@ import attrs
 import yaml
 
 from careflow.errors import Diagnostic, SourceLocation, pointer_join
-from careflow.model.definition import Mark
+from careflow.model.marks import Mark
 
 __all__ = ["MAX_ALIASES", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "YamlDocument", "read_yaml",
            "read_yaml_file"]

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from careflow.errors import CareflowError, Diagnostic, SourceLocation, did_you_mean
 from careflow.history.check import _type_name, entry_diagnostics, history_schema, schema_diagnostics
-from careflow.model.definition import freeze
+from careflow.model.frozen import freeze
 from careflow.runtime.audit import JSON_FIELDS, KINDS, AuditEntry, store
 
 
