@@ -128,7 +128,7 @@ class _Compiler:
         (line, col), m = pos, self.mark
         if m.raw is None and m.style not in ("'", '"'):  # plain one-line or literal block: text as in the file
             return SourceLocation(self.file, m.value_line + line - 1, m.value_column + col, self.pointer)
-        from careflow.definitions.yamlsafe import value_position
+        from careflow.definitions.yaml_positions import value_position
 
         offset = sum(len(text) + 1 for text in self.lines[: line - 1]) + col
         file_line, file_col = value_position(m, offset)
