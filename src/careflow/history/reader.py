@@ -455,9 +455,9 @@ def _locator(file: str | None, marks: Mapping[str, Any] | None) -> Callable[[str
     def locate(pointer: str) -> SourceLocation:
         if not marks:
             return SourceLocation(file, None, None, pointer)
-        from careflow.definitions.schema_check import _loc
+        from careflow.model.marks import SourceMap
 
-        return _loc(marks, file, pointer, False)
+        return SourceMap(marks, file).locate(pointer)
     return locate
 
 
