@@ -25,7 +25,7 @@ LANG_NAMES = {"nn": "nynorsk", "en": "English"}
 
 
 def direction(process: ProcessDefinition) -> str:
-    return "TB" if sum(s.compound for s in process.top_level()) >= 2 else "LR"
+    return "TB" if sum(s.compound for s in process.top_level) >= 2 else "LR"
 
 
 def generate(svg: bool = True) -> dict[Path, bytes]:

@@ -21,18 +21,17 @@ from careflow.errors import Diagnostic
 from careflow.model.definition import (
     ChecklistItem,
     Deadline,
-    Duration,
     Event,
     Expression,
-    Mark,
     ProcessDefinition,
     Role,
-    SourceMap,
     Spawn,
     State,
-    Text,
     Transition,
 )
+from careflow.model.durations import Duration
+from careflow.model.marks import Mark, SourceMap
+from careflow.model.text import Text
 
 # -- building processes ---------------------------------------------------------------------------
 

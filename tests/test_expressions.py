@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from careflow.definitions.expressions import Guard, Scope, compile_guard
 from careflow.errors import CODES, Diagnostic
-from careflow.model.definition import DataType, Mark
+from careflow.model.datatypes import DataType
+from careflow.model.marks import Mark
 
 BOOL = DataType("boolean")
 NBOOL = DataType("boolean", nullable=True)

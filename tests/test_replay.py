@@ -32,7 +32,8 @@ from careflow.history.reader import (
     read_history,
 )
 from careflow.history.replay import replay
-from careflow.model.definition import DataType, ProcessDefinition
+from careflow.model.datatypes import DataType
+from careflow.model.definition import ProcessDefinition
 from careflow.runtime.audit import JSON_FIELDS
 from careflow.runtime.compiled import Actor
 from careflow.runtime.data import CaseError

@@ -10,7 +10,8 @@ from careflow.cases.case import Case
 from careflow.clock import FixedClock
 from careflow.definitions.builder import scope_fields
 from careflow.definitions.loader import bundled, load, loads
-from careflow.model.definition import DataType, ProcessDefinition
+from careflow.model.datatypes import DataType
+from careflow.model.definition import ProcessDefinition
 from careflow.runtime.compiled import SYSTEM, Actor, compile
 from careflow.runtime.data import validator
 from careflow.testing.strategies import WALK_TIME, Step, actors, event_data, pool, run_walk, values, walks
@@ -79,7 +80,7 @@ def test_walks_reach_every_state_of_the_bundled_processes_often_enough() -> None
     """Not every walk, but forty of them together, visit most states (walks do not get stuck)."""
     for pid, process in PROCESSES.items():
         seen = _visited(process)
-        leaves = {s.path for s in process.leaves()}
+        leaves = {s.path for s in process.leaves}
         assert len(seen & leaves) >= 0.6 * len(leaves), (pid, sorted(leaves - seen))
 
 

@@ -166,6 +166,21 @@ def pointer_join(base: str, *tokens: str | int) -> str:
     return out
 
 
+class DiagnosticsHolder:
+    """Splits ``diagnostics`` into errors and warnings, for DefinitionError and a validation result alike."""
+
+    __slots__ = ()
+    diagnostics: Sequence[Diagnostic]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+
 # -- exceptions -------------------------------------------------------------------------------------
 
 
@@ -175,7 +190,7 @@ class CareflowError(Exception):
     code: str = "CF000"
 
 
-class DefinitionError(CareflowError):
+class DefinitionError(DiagnosticsHolder, CareflowError):
     """A process definition has problems; ``diagnostics`` holds all of them, sorted."""
 
     code = "CF100"
@@ -183,20 +198,12 @@ class DefinitionError(CareflowError):
     def __init__(self, diagnostics: Sequence[Diagnostic], source: str | None = None) -> None:
         self.diagnostics: list[Diagnostic] = sort_diagnostics(diagnostics)
         self.source = source
-        errors = [d for d in self.diagnostics if d.is_error]
+        errors = self.errors
         first = (errors or self.diagnostics)[0] if self.diagnostics else None
         summary = f"{len(errors)} error(s)" if errors else f"{len(self.diagnostics)} problem(s)"
         where = f" in {source}" if source else ""
         detail = f"; first: {first.format()}" if first else ""
         super().__init__(f"process definition{where} has {summary}{detail}")
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.is_error]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if not d.is_error]
 
     def format(self) -> str:
         return "\n".join(d.format() for d in self.diagnostics)

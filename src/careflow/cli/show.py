@@ -39,7 +39,7 @@ def _state_rows(process: ProcessDefinition, lang: str) -> list[list[str]]:
         for child in process.children(state.id):
             walk(child, depth + 1)
 
-    for top in process.top_level():
+    for top in process.top_level:
         walk(top, 0)
     return rows
 

@@ -11,27 +11,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from careflow.errors import Diagnostic, SourceLocation, did_you_mean, pointer_join
+from careflow.model.datatypes import DATA_KINDS, DataField, DataType
 from careflow.model.definition import (
-    DATA_KINDS,
-    EMPTY_TEXT,
     LANGUAGES,
     ChecklistItem,
-    DataField,
-    DataType,
     Deadline,
-    Duration,
     Event,
     Expression,
-    Mark,
     ProcessDefinition,
     Role,
-    SourceMap,
     SourceRef,
     State,
-    Text,
     Transition,
-    freeze,
 )
+from careflow.model.durations import Duration
+from careflow.model.frozen import freeze
+from careflow.model.marks import Mark, SourceMap
+from careflow.model.text import EMPTY_TEXT, Text
 from careflow.model.values import describe, value_problem
 
 # Which top-level section a reference check depends on.

@@ -14,7 +14,8 @@ from itertools import combinations
 
 from careflow.definitions.graph import reachable, to_graph
 from careflow.errors import Diagnostic, SourceLocation, did_you_mean
-from careflow.model.definition import SYSTEM_ROLE, ProcessDefinition, State, Text, Transition
+from careflow.model.definition import SYSTEM_ROLE, ProcessDefinition, State, Transition
+from careflow.model.text import Text
 
 _MAX_NAMED = 5  # states named in a hint before "and N more"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from careflow.errors import pointer_join
-from careflow.model.definition import Mark
+from careflow.model.marks import Mark
 
 # Keys whose values are plain data, replaced whole rather than merged.
 _REPLACED = {"from", "roles", "requires", "tick", "enum", "required", "languages", "default", "when", "items"}

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from careflow.errors import DefinitionError, Diagnostic, ProcessNotFound, SourceLocation
-from careflow.model.definition import Mark, ProcessDefinition, Transition
+from careflow.errors import DefinitionError, Diagnostic, DiagnosticsHolder, ProcessNotFound, SourceLocation
+from careflow.model.definition import ProcessDefinition, Transition
+from careflow.model.marks import Mark
 
 if TYPE_CHECKING:
     from careflow.definitions.expressions import Scope
@@ -39,20 +40,12 @@ class ProcessSource:
 
 
 @attrs.frozen
-class Validation:
+class Validation(DiagnosticsHolder):
     """What ``validate`` found: the definition (None when there are errors) and every diagnostic."""
 
     definition: ProcessDefinition | None
     diagnostics: tuple[Diagnostic, ...]
     source: str | None = None
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.is_error]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if not d.is_error]
 
     def ok(self, strict: bool = False) -> bool:
         return not self.errors and not (strict and self.warnings)

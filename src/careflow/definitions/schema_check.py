@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from careflow.errors import Diagnostic, SourceLocation, did_you_mean, pointer_join
-from careflow.model.definition import Mark
+from careflow.model.marks import Mark, SourceMap
 
 _LANGUAGE_HINT = "use nn (nynorsk), nb (bokmål), en (English) or sv (Swedish)"
 _ID_HINT = "use lower-case letters, digits and '_', starting with a letter (e.g. 'l1_s2')"
@@ -33,25 +33,17 @@ def _validator() -> Any:
     return jsonschema.Draft202012Validator(process_schema())
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int):
-        return "a whole number"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
+# bool before int: True is an int too
+_TYPE_NAMES: tuple[tuple[type, str], ...] = (
+    (type(None), "null"), (bool, "true/false"), (int, "a whole number"), (float, "a number"), (str, "text"),
+    (list, "a list"), (dict, "a mapping"))
 
 
-_EXPECTED = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
+def type_name(value: Any) -> str:
+    return next((name for kind, name in _TYPE_NAMES if isinstance(value, kind)), type(value).__name__)
+
+
+JSON_TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
              "number": "a number", "boolean": "true or false", "null": "null"}
 
 
@@ -94,18 +86,6 @@ def check_schema(doc: Any, marks: Mapping[str, Mark], file: str | None) -> list[
     return out
 
 
-def _loc(marks: Mapping[str, Mark], file: str | None, pointer: str, value: bool) -> SourceLocation:
-    p = pointer
-    while p not in marks and p:
-        p = p.rsplit("/", 1)[0]
-    mark = marks.get(p)
-    if mark is None:
-        return SourceLocation(file, None, None, pointer)
-    if value:
-        return SourceLocation(mark.file, mark.value_line, mark.value_column, pointer)
-    return SourceLocation(mark.file, mark.line, mark.column, pointer)
-
-
 def _diagnose(error: Any, marks: Mapping[str, Mark], file: str | None) -> list[Diagnostic]:
     path: list[str | int] = list(error.absolute_path)
     pointer = pointer_join("", *path)
@@ -113,64 +93,63 @@ def _diagnose(error: Any, marks: Mapping[str, Mark], file: str | None) -> list[D
     schema = error.schema if isinstance(error.schema, dict) else {}
     instance = error.instance
     where = _where(path)
+    source = SourceMap(marks, file)
+    at_value = source.locate(pointer, value=True)
 
     if "propertyNames" in error.schema_path and isinstance(instance, str):
-        # jsonschema reports a bad key at its mapping; point at the key itself
-        kp = pointer_join(pointer, instance)
-        if path and path[-1] in ("label", "description", "title"):
-            return [Diagnostic("CF106", f"unknown language '{instance}' in {where}", _loc(marks, file, kp, False),
-                               _LANGUAGE_HINT)]
-        return [Diagnostic("CF107", f"'{instance}' is not a valid name in {where}", _loc(marks, file, kp, False),
-                           _ID_HINT)]
+        return [_bad_key(path, instance, where, source.locate(pointer_join(pointer, instance)))]
     if kind == "additionalProperties" and isinstance(instance, dict):
         allowed = list(schema.get("properties", {}))
-        out = []
-        for key in instance:
-            if key in schema.get("properties", {}):
-                continue
-            kp = pointer_join(pointer, key)
-            out.append(Diagnostic("CF103", f"unknown key '{key}' in {where}", _loc(marks, file, kp, False),
-                                  did_you_mean(key, allowed, "key")))
-        return out
+        return [Diagnostic("CF103", f"unknown key '{key}' in {where}", source.locate(pointer_join(pointer, key)),
+                           did_you_mean(key, allowed, "key"))
+                for key in instance if key not in allowed]
     if kind == "required":
         missing = [m for m in schema.get("required", []) if isinstance(instance, dict) and m not in instance]
         hint = None
         if path and path[0] == "transitions" and "event" in missing:
             hint = "every transition needs 'event' and 'from' (and 'to', or 'internal: true')"
-        return [Diagnostic("CF102", f"'{m}' is required in {where}", _loc(marks, file, pointer, False), hint)
-                for m in missing]
+        return [Diagnostic("CF102", f"'{m}' is required in {where}", source.locate(pointer), hint) for m in missing]
     if kind == "type":
-        expected = schema.get("type")
-        names = [expected] if isinstance(expected, str) else list(expected or [])
-        want = " or ".join(_EXPECTED.get(n, n) for n in names)
-        hint = None
-        if path == ["version"] and isinstance(instance, int | float):
-            hint = f'quote it: version: "{instance}"'
-        elif ("string" in names and isinstance(instance, bool | int | float)) or instance is None:
-            hint = "quote the value to make it text" if "string" in names else None
-        elif "boolean" in names and isinstance(instance, str):
-            hint = "write true or false without quotes (yes/no/on/off are text in careflow files)"
-        return [Diagnostic("CF101", f"{where} must be {want}, not {_type_name(instance)}",
-                           _loc(marks, file, pointer, True), hint)]
+        return [_wrong_type(path, schema.get("type"), instance, where, at_value)]
     if kind == "const" and path == ["careflow"]:
-        return [Diagnostic("CF110", f"unsupported format version {instance!r}", _loc(marks, file, pointer, True),
+        return [Diagnostic("CF110", f"unsupported format version {instance!r}", at_value,
                            "this careflow reads format 1: write 'careflow: 1'")]
     if kind == "enum":
-        options = [str(o) for o in schema.get("enum", [])]
-        if set(options) <= {"nn", "nb", "en", "sv"}:
-            close = did_you_mean(str(instance), options) or ""
-            hint = (close + " " if close.startswith("did you mean") else "") + _LANGUAGE_HINT
-            return [Diagnostic("CF106", f"unknown language {instance!r} in {where}",
-                               _loc(marks, file, pointer, True), hint)]
-        return [Diagnostic("CF107", f"{instance!r} is not allowed in {where}", _loc(marks, file, pointer, True),
-                           "allowed: " + ", ".join(options))]
+        return [_not_allowed(schema.get("enum", []), instance, where, at_value)]
     if kind == "pattern":
-        return [Diagnostic("CF107", f"{instance!r} is not a valid name for {where}",
-                           _loc(marks, file, pointer, True), _ID_HINT)]
+        return [Diagnostic("CF107", f"{instance!r} is not a valid name for {where}", at_value, _ID_HINT)]
     if kind in ("minLength", "minProperties", "minItems") and instance in ("", {}, []):
-        return [Diagnostic("CF107", f"{where} must not be empty", _loc(marks, file, pointer, True))]
+        return [Diagnostic("CF107", f"{where} must not be empty", at_value)]
     if kind == "uniqueItems":
-        return [Diagnostic("CF107", f"{where} lists the same value twice", _loc(marks, file, pointer, True),
-                           "remove the repeated value")]
+        return [Diagnostic("CF107", f"{where} lists the same value twice", at_value, "remove the repeated value")]
     # minimum, maximum, maxLength, …: jsonschema's message is already plain.
-    return [Diagnostic("CF107", f"{where}: {error.message}", _loc(marks, file, pointer, True))]
+    return [Diagnostic("CF107", f"{where}: {error.message}", at_value)]
+
+
+def _bad_key(path: list[str | int], key: str, where: str, at_key: SourceLocation) -> Diagnostic:
+    """jsonschema reports a bad key at its mapping; we point at the key itself."""
+    if path and path[-1] in ("label", "description", "title"):
+        return Diagnostic("CF106", f"unknown language '{key}' in {where}", at_key, _LANGUAGE_HINT)
+    return Diagnostic("CF107", f"'{key}' is not a valid name in {where}", at_key, _ID_HINT)
+
+
+def _wrong_type(path: list[str | int], expected: Any, instance: Any, where: str, at: SourceLocation) -> Diagnostic:
+    names = [expected] if isinstance(expected, str) else list(expected or [])
+    want = " or ".join(JSON_TYPE_WORDS.get(n, n) for n in names)
+    hint = None
+    if path == ["version"] and isinstance(instance, int | float):
+        hint = f'quote it: version: "{instance}"'
+    elif ("string" in names and isinstance(instance, bool | int | float)) or instance is None:
+        hint = "quote the value to make it text" if "string" in names else None
+    elif "boolean" in names and isinstance(instance, str):
+        hint = "write true or false without quotes (yes/no/on/off are text in careflow files)"
+    return Diagnostic("CF101", f"{where} must be {want}, not {type_name(instance)}", at, hint)
+
+
+def _not_allowed(enum: list[Any], instance: Any, where: str, at: SourceLocation) -> Diagnostic:
+    options = [str(o) for o in enum]
+    if set(options) <= {"nn", "nb", "en", "sv"}:
+        close = did_you_mean(str(instance), options) or ""
+        hint = (close + " " if close.startswith("did you mean") else "") + _LANGUAGE_HINT
+        return Diagnostic("CF106", f"unknown language {instance!r} in {where}", at, hint)
+    return Diagnostic("CF107", f"{instance!r} is not allowed in {where}", at, "allowed: " + ", ".join(options))

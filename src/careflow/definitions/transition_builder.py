@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from careflow.definitions.builder import _d, _l, _s
 from careflow.errors import did_you_mean, pointer_join
-from careflow.model.definition import SYSTEM_ROLE, DataField, DataType, Expression, Spawn, Transition, freeze
+from careflow.model.datatypes import DataField, DataType
+from careflow.model.definition import SYSTEM_ROLE, Expression, Spawn, Transition
+from careflow.model.frozen import freeze
 from careflow.model.values import value_problem
 
 if TYPE_CHECKING:

@@ -40,7 +40,7 @@ def entry_diagnostics(obj: Any, problem: Any, index: int,
 
 def schema_diagnostics(value: Any, definition: str, locate: Callable[[str], SourceLocation],
                         where: str) -> list[Diagnostic]:
-    from careflow.definitions.schema_check import _EXPECTED
+    from careflow.definitions.schema_check import JSON_TYPE_WORDS
 
     out: list[Diagnostic] = []
     for error in _validator(definition).iter_errors(value):
@@ -62,7 +62,7 @@ def schema_diagnostics(value: Any, definition: str, locate: Callable[[str], Sour
                     out.append(Diagnostic("CF102", f"'{name}' is required in {at}", locate(pointer)))
         elif kind == "type":
             names = [schema["type"]] if isinstance(schema.get("type"), str) else list(schema.get("type", []))
-            want = " or ".join(_EXPECTED.get(n, n) for n in names)
+            want = " or ".join(JSON_TYPE_WORDS.get(n, n) for n in names)
             out.append(Diagnostic("CF101", f"{at} must be {want}, not {_type_name(instance)}", locate(pointer)))
         elif kind == "enum":
             options = [str(o) for o in schema.get("enum", [])]
@@ -88,9 +88,9 @@ def _where(path: list[str | int], where: str) -> str:
 
 
 def _type_name(value: Any) -> str:
-    from careflow.definitions.schema_check import _type_name
+    from careflow.definitions.schema_check import type_name
 
-    return _type_name(value)
+    return type_name(value)
 
 
 __all__ = ["entry_diagnostics", "history_schema", "schema_diagnostics"]

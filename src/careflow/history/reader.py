@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from careflow.errors import CareflowError, Diagnostic, SourceLocation, did_you_mean
 from careflow.history.check import _type_name, entry_diagnostics, history_schema, schema_diagnostics
-from careflow.model.definition import freeze
+from careflow.model.frozen import freeze
 from careflow.runtime.audit import JSON_FIELDS, KINDS, AuditEntry, store
 
 
@@ -455,9 +455,9 @@ def _locator(file: str | None, marks: Mapping[str, Any] | None) -> Callable[[str
     def locate(pointer: str) -> SourceLocation:
         if not marks:
             return SourceLocation(file, None, None, pointer)
-        from careflow.definitions.schema_check import _loc
+        from careflow.model.marks import SourceMap
 
-        return _loc(marks, file, pointer, False)
+        return SourceMap(marks, file).locate(pointer)
     return locate
 
 

@@ -140,7 +140,7 @@ def states_of(process: ProcessDefinition) -> list[dict[str, Any]]:
             out["final"] = True
         return out
 
-    return [one(s) for s in process.top_level()]
+    return [one(s) for s in process.top_level]
 
 
 def to_machine(process: ProcessDefinition, model: CaseModel | None = None, *,

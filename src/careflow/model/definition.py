@@ -7,212 +7,19 @@ point back into the author's file through ``ProcessDefinition.source_map``.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
-from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import attrs
 
-from careflow.errors import SourceLocation
+from careflow.model.datatypes import DataField
+from careflow.model.durations import Duration
+from careflow.model.marks import SourceMap
+from careflow.model.text import EMPTY_TEXT, Text
 
 LANGUAGES: tuple[str, ...] = ("nn", "nb", "en", "sv")
 FORMAT_VERSION = 1
 SYSTEM_ROLE = "system"
 SYSTEM_ACTOR = "system"
-
-
-# -- immutable JSON values ------------------------------------------------------------------------
-
-
-class FrozenMap(Mapping[str, Any]):
-    """An immutable, hashable mapping (for defaults and other JSON values inside definitions)."""
-
-    __slots__ = ("_hash", "_items")
-
-    def __init__(self, items: Mapping[str, Any] | None = None) -> None:
-        self._items: dict[str, Any] = dict(items or {})
-        self._hash: int | None = None
-
-    def __getitem__(self, key: str) -> Any:
-        return self._items[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __hash__(self) -> int:
-        if self._hash is None:
-            self._hash = hash(tuple(sorted(self._items.items())))
-        return self._hash
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Mapping):
-            return dict(self._items) == dict(other)
-        return NotImplemented
-
-    def __repr__(self) -> str:
-        return f"FrozenMap({self._items!r})"
-
-
-def freeze(value: Any) -> Any:
-    """JSON value -> immutable equivalent (dict -> FrozenMap, list -> tuple)."""
-    if isinstance(value, Mapping):
-        return FrozenMap({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
-def thaw(value: Any) -> Any:
-    """Immutable JSON value -> fresh mutable copy (FrozenMap -> dict, tuple -> list)."""
-    if isinstance(value, Mapping):
-        return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [thaw(v) for v in value]
-    return value
-
-
-# -- labels ---------------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Text:
-    """A text in several languages. ``get`` falls back to the default, then to any text."""
-
-    by_language: tuple[tuple[str, str], ...] = ()
-    default_language: str = "nb"
-
-    @classmethod
-    def of(cls, texts: Mapping[str, str], default_language: str = "nb") -> Text:
-        return cls(tuple(sorted(texts.items())), default_language)
-
-    def get(self, language: str | None = None) -> str:
-        found = dict(self.by_language)
-        for lang in (language, self.default_language):
-            if lang and lang in found:
-                return found[lang]
-        return next(iter(found.values()), "")
-
-    def has(self, language: str) -> bool:
-        return any(lang == language for lang, _ in self.by_language)
-
-    @property
-    def languages(self) -> tuple[str, ...]:
-        return tuple(lang for lang, _ in self.by_language)
-
-    def __bool__(self) -> bool:
-        return bool(self.by_language)
-
-
-EMPTY_TEXT = Text()
-
-
-# -- durations ------------------------------------------------------------------------------------
-
-_DURATION = re.compile(
-    r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
-)
-
-
-@attrs.frozen
-class Duration:
-    """An ISO-8601 duration such as ``P14D`` or ``P1M2W``. Years and months are calendar units."""
-
-    text: str
-    years: int = 0
-    months: int = 0
-    days: int = 0  # weeks are folded into days
-    seconds: int = 0
-
-    @classmethod
-    def parse(cls, text: str) -> Duration | None:
-        """The duration, or None when ``text`` is not an ISO-8601 duration we support."""
-        m = _DURATION.match(text) if isinstance(text, str) else None
-        if not m:
-            return None
-        g = {k: int(v) if v else 0 for k, v in m.groupdict().items()}
-        return cls(
-            text,
-            years=g["years"],
-            months=g["months"],
-            days=g["weeks"] * 7 + g["days"],
-            seconds=g["hours"] * 3600 + g["minutes"] * 60 + g["seconds"],
-        )
-
-    @property
-    def fixed(self) -> timedelta:
-        """The part without calendar units."""
-        return timedelta(days=self.days, seconds=self.seconds)
-
-    def short(self) -> str:
-        """A compact human form for diagrams: '14 d', '2 mo', '3 h'."""
-        parts = []
-        for value, unit in ((self.years, "y"), (self.months, "mo"), (self.days, "d")):
-            if value:
-                parts.append(f"{value} {unit}")
-        if self.seconds:
-            h, rest = divmod(self.seconds, 3600)
-            if h:
-                parts.append(f"{h} h")
-            if rest:
-                parts.append(f"{rest // 60} min")
-        return " ".join(parts) or "0 d"
-
-
-# -- data -----------------------------------------------------------------------------------------
-
-DATA_KINDS: tuple[str, ...] = ("boolean", "integer", "number", "string", "array", "object")
-STRING_FORMATS: tuple[str, ...] = ("date", "date-time")
-
-
-@attrs.frozen
-class DataType:
-    """The supported subset of JSON Schema for case and event data."""
-
-    kind: str  # one of DATA_KINDS
-    nullable: bool = False
-    enum: tuple[Any, ...] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    format: str | None = None  # for strings: "date" or "date-time"
-    items: DataType | None = None  # for arrays
-    min_items: int | None = None
-    max_items: int | None = None
-    properties: tuple[tuple[str, DataType], ...] = ()  # for objects
-    required: tuple[str, ...] = ()
-
-    def property(self, name: str) -> DataType | None:
-        for key, value in self.properties:
-            if key == name:
-                return value
-        return None
-
-    def describe(self) -> str:
-        base = self.kind
-        if self.kind == "string" and self.format:
-            base = self.format
-        if self.kind == "array" and self.items is not None:
-            base = f"array of {self.items.describe()}"
-        return base + (" or null" if self.nullable else "")
-
-
-@attrs.frozen
-class DataField:
-    """A declared case data field or event parameter."""
-
-    name: str
-    type: DataType
-    default: Any = None  # frozen JSON value; None means "not set"
-    has_default: bool = False
-    label: Text = EMPTY_TEXT
-    description: Text = EMPTY_TEXT
-    pointer: str = ""
 
 
 # -- roles, states, transitions -------------------------------------------------------------------
@@ -334,53 +141,6 @@ class SourceRef:
     note: str | None = None
 
 
-# -- source positions -----------------------------------------------------------------------------
-
-
-class Mark(NamedTuple):
-    """Where a JSON pointer's key and value start in a file (1-based lines and columns).
-
-    A NamedTuple, not an attrs class: the YAML reader makes one per node, and this is the
-    cheapest immutable record to build.
-    """
-
-    file: str | None
-    line: int
-    column: int
-    value_line: int
-    value_column: int
-    style: str | None = None  # scalar style of the value: None (plain), "'", '"', "|", ">"
-    # The value's source text, kept only where it differs from the value (quoted, folded or
-    # multi-line scalars), so that a column inside the value can be found in the file.
-    raw: str | None = None
-
-
-@attrs.frozen(eq=False)
-class SourceMap:
-    """JSON pointer -> Mark, for every node of the document(s) a definition came from."""
-
-    marks: Mapping[str, Mark] = attrs.field(factory=dict)
-    file: str | None = None
-
-    def get(self, pointer: str) -> Mark | None:
-        """The mark of ``pointer``, or of its nearest ancestor that has one."""
-        p = pointer
-        while True:
-            if p in self.marks:
-                return self.marks[p]
-            if not p:
-                return None
-            p = p.rsplit("/", 1)[0]
-
-    def locate(self, pointer: str, value: bool = False) -> SourceLocation:
-        """A SourceLocation for ``pointer``: its key's position, or its value's with ``value=True``."""
-        mark = self.get(pointer)
-        if mark is None:
-            return SourceLocation(self.file, None, None, pointer)
-        if value:
-            return SourceLocation(mark.file, mark.value_line, mark.value_column, pointer)
-        return SourceLocation(mark.file, mark.line, mark.column, pointer)
-
 
 # -- the process ----------------------------------------------------------------------------------
 
@@ -457,6 +217,7 @@ class ProcessDefinition:
         return tuple(dict.fromkeys(t.event for t in self.transitions))
 
     # structure
+    @property
     def top_level(self) -> tuple[State, ...]:
         return tuple(s for s in self.states if s.parent is None)
 
@@ -472,6 +233,7 @@ class ProcessDefinition:
             parent = self._state_index[parent].parent
         return tuple(out)
 
+    @property
     def leaves(self) -> tuple[State, ...]:
         return tuple(s for s in self.states if not s.children)
 
@@ -496,9 +258,11 @@ class ProcessDefinition:
     def initial_leaf(self) -> str:
         return self.resolve_entry(self.initial)
 
+    @property
     def final_states(self) -> tuple[State, ...]:
         return tuple(s for s in self.states if s.final)
 
+    @property
     def case_roles(self) -> tuple[Role, ...]:
         return tuple(r for r in self.roles if r.scope == "case")
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from careflow.model.definition import DataType
+from careflow.model.datatypes import DataType
 
 _KIND_WORDS = {"boolean": "true or false", "integer": "a whole number", "number": "a number",
                "string": "text", "array": "a list", "object": "a mapping"}

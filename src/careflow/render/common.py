@@ -98,7 +98,7 @@ def step_order(process: ProcessDefinition, states: Sequence[State]) -> list[Stat
 
 def ordered_children(process: ProcessDefinition, state_id: str | None) -> list[State]:
     """The children of ``state_id`` (or the top level for None) in reading order; finals last."""
-    kids = process.top_level() if state_id is None else process.children(state_id)
+    kids = process.top_level if state_id is None else process.children(state_id)
     return step_order(process, [s for s in kids if not s.final]) + [s for s in kids if s.final]
 
 
@@ -154,7 +154,7 @@ def classify(process: ProcessDefinition, t: Transition, source: str) -> str:
         return "forward"
     if target.final:
         return "exit"
-    tops = [s.id for s in process.top_level()]
+    tops = [s.id for s in process.top_level]
     src_top, dst_top = top_of(process, source), top_of(process, target.id)
     if src_top != dst_top:
         if tops.index(dst_top) < tops.index(src_top):

@@ -39,7 +39,7 @@ def ranks(process: ProcessDefinition) -> dict[str, int]:
         for i, state in enumerate(group):
             rank[state.id] = i
     end = max((len(g) for g in found), default=0)
-    for state in process.top_level():
+    for state in process.top_level:
         if state.final:
             rank[state.id] = end
     return rank

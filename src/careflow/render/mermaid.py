@@ -47,7 +47,7 @@ def to_mermaid(process: ProcessDefinition, *, lang: str | None = None, direction
         guard = guard_text(edge.transition)
         text = escape(label + (f" {guard}" if guard else ""))
         out.append(f"  {node_id(edge.source)} --> {node_id(edge.target)} : {text}")
-    for state in process.final_states():
+    for state in process.final_states:
         out.append(f"  {node_id(state.id)} --> [*]")
     return "\n".join(out) + "\n"
 

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
-from careflow.model.definition import FrozenMap, freeze
+from careflow.model.frozen import FrozenMap, freeze
 from careflow.runtime.data import EMPTY, to_json_value
 
 #: ``prev_hash`` of the first entry of every case.

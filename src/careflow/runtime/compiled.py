@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from careflow.errors import DefinitionError, Diagnostic
-from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, Duration, ProcessDefinition, Transition
+from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, ProcessDefinition, Transition
+from careflow.model.durations import Duration
 from careflow.runtime.data import CaseError, Validator, validator
 
 if TYPE_CHECKING:
@@ -251,7 +252,7 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
         for source in t.sources:
             by_source.setdefault(source, []).append(t)
     table: dict[str, dict[str, tuple[Plan, ...]]] = {}
-    for leaf in (s.id for s in process.leaves()):
+    for leaf in (s.id for s in process.leaves):
         chain = (leaf, *process.ancestors(leaf))
         seen: set[int] = set()
         events: dict[str, list[Plan]] = {}

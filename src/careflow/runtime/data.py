@@ -14,7 +14,8 @@ from types import MappingProxyType
 from typing import Any
 
 from careflow.errors import CareflowError
-from careflow.model.definition import DataType, FrozenMap, freeze
+from careflow.model.datatypes import DataType
+from careflow.model.frozen import FrozenMap, freeze
 from careflow.model.values import value_problem
 
 Validator = Callable[[Any], Any]

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from careflow.model.definition import freeze
+from careflow.model.frozen import freeze
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.data import to_json_value
 from careflow.runtime.engine import Link, RawSnapshot, Timer

@@ -15,7 +15,8 @@ import math
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from careflow.model.definition import DataType, Transition
+from careflow.model.datatypes import DataType
+from careflow.model.definition import Transition
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.data import CaseError, validator
 

@@ -119,7 +119,7 @@ class _Generator:
             self.edges[(u, v)] = (*self.edges.get((u, v), ()), self.p.transitions[key].id)
         self.graph = nx.DiGraph(list(self.edges))
         self.graph.add_nodes_from(multi.nodes)
-        self.graph.add_edges_from((f.id, _SINK) for f in self.p.final_states())
+        self.graph.add_edges_from((f.id, _SINK) for f in self.p.final_states)
 
     # -- the plan ------------------------------------------------------------------------------------
 

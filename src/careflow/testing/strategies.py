@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 from careflow.cases.case import Case
 from careflow.clock import FixedClock
 from careflow.definitions.builder import scope_fields
-from careflow.model.definition import SYSTEM_ROLE, DataType, ProcessDefinition, Transition, thaw
+from careflow.model.datatypes import DataType
+from careflow.model.definition import SYSTEM_ROLE, ProcessDefinition, Transition
+from careflow.model.frozen import thaw
 from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess, Plan, compile
 from careflow.runtime.engine import _case_role
 from careflow.runtime.registry import Registry

@@ -1,0 +1,144 @@
+"""A guard's text: parsing it with depth and length limits, and locating its parts in the file.
+
+``GuardText`` holds the source, turns positions inside the expression into file positions (through
+the YAML mark of the value it came from) and records diagnostics; the compiler builds on it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from careflow.definitions.expression_types import Pos
+from careflow.errors import Diagnostic, SourceLocation
+from careflow.model.marks import Mark
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 50  # far beyond real guards; keeps compiling and evaluating well inside the recursion limit
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+class Abandon(Exception):
+    """Abandons a sub-expression after its diagnostic was recorded."""
+
+
+class GuardText:
+    """The source of one guard, its position in the file, and the diagnostics found in it."""
+
+    def __init__(self, source: str, pointer: str, mark: Mark | None, file: str | None) -> None:
+        self.source = source if isinstance(source, str) else str(source)
+        self.pointer = pointer
+        self.mark = mark
+        self.file = file if file is not None else (mark.file if mark else None)
+        self.lines = _NEWLINE.split(self.source)
+        self.shift = 0  # 1 when the text was parsed inside added parentheses
+        self.parse_text = self.source
+        self._split: tuple[str, list[bytes]] | None = None
+        self.diagnostics: list[Diagnostic] = []
+
+    # locations
+    def location(self, pos: Pos) -> SourceLocation:
+        if self.mark is None:
+            return SourceLocation(self.file, None, None, self.pointer)
+        (line, col), m = pos, self.mark
+        if m.raw is None and m.style not in ("'", '"'):  # plain one-line or literal block: text as in the file
+            return SourceLocation(self.file, m.value_line + line - 1, m.value_column + col, self.pointer)
+        from careflow.definitions.yaml_positions import value_position
+
+        offset = sum(len(text) + 1 for text in self.lines[: line - 1]) + col
+        file_line, file_col = value_position(m, offset)
+        return SourceLocation(self.file, file_line, file_col, self.pointer)
+
+    def at(self, line: int, byte_col: int) -> Pos:
+        line = min(max(line - self.shift, 1), len(self.lines))
+        return line, len(self.lines[line - 1].encode()[:byte_col].decode("utf-8", "ignore"))
+
+    def start(self, node: ast.AST) -> Pos:
+        return self.at(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+
+    def end(self, node: ast.AST) -> Pos:
+        return self.at(node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
+
+    def between(self, left: ast.AST, right: ast.AST) -> Pos:
+        """Where the operator between two operands is (it has no position of its own in the tree)."""
+        line, col = self.end(left)
+        while line <= len(self.lines):
+            text = self.lines[line - 1]
+            while col < len(text) and text[col] != "#":
+                if not (text[col].isspace() or text[col] == ")"):
+                    return line, col
+                col += 1
+            line, col = line + 1, 0
+        return self.start(right)
+
+    def report(self, code: str, pos: Pos, message: str, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, message, self.location(pos), hint))
+
+    def forbid(self, pos: Pos, what: str, hint: str | None = None) -> Abandon:
+        return self.fail("CF403", pos, f"not allowed in a guard: {what}", hint)
+
+    def fail(self, code: str, pos: Pos, message: str, hint: str | None = None) -> Abandon:
+        self.report(code, pos, message, hint)
+        return Abandon()
+
+    def text(self, node: ast.AST) -> str:
+        """The node's source text (ast.get_source_segment, without re-splitting the text per call)."""
+        if self._split is None or self._split[0] is not self.parse_text:
+            self._split = (self.parse_text, [line.encode() for line in self.parse_text.split("\n")])
+        lines = self._split[1]
+        try:
+            first, last = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined]
+            start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+        except AttributeError:
+            return ""
+        if first == last:
+            segment: bytes = lines[first][start:end]
+            return segment.decode("utf-8", "replace")
+        parts = [lines[first][start:], *lines[first + 1:last], lines[last][:end]]
+        return b"\n".join(parts).decode("utf-8", "replace")
+
+    def parse(self) -> ast.Expression | None:
+        try:
+            tree = ast.parse(self.source, mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+            wrapped = self.parse_wrapped(error)
+            if wrapped is None:
+                return None
+            tree = wrapped
+        deepest: list[tuple[ast.AST, int]] = [(tree.body, 1)]
+        while deepest:
+            node, depth = deepest.pop()
+            if depth > MAX_DEPTH:
+                self.report("CF401", self.start(node), "the guard is nested too deeply (more than "
+                            f"{MAX_DEPTH} levels)", "write a simpler condition")
+                return None
+            deepest.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        return tree
+
+    def parse_wrapped(self, error: Exception) -> ast.Expression | None:
+        """A multi-line block scalar reads as if in parentheses; otherwise report the syntax error."""
+        if "\n" in self.source or "\r" in self.source:
+            wrapped = "(\n" + self.source + "\n)"
+            try:
+                tree = ast.parse(wrapped, mode="eval")
+                self.shift, self.parse_text = 1, wrapped
+                return tree
+            except (SyntaxError, ValueError, RecursionError, MemoryError) as second:
+                # the wrapped parse finds the real mistake in a multi-line text, unless it blames our ')'
+                if isinstance(second, SyntaxError) and 2 <= (second.lineno or 0) <= len(self.lines) + 1:
+                    second.lineno = (second.lineno or 2) - 1
+                    error = second
+        self.syntax_error(error)
+        return None
+
+    def syntax_error(self, error: BaseException) -> None:
+        if isinstance(error, SyntaxError):
+            line = min(max(error.lineno or 1, 1), len(self.lines))
+            col = (error.offset or 0) - 1
+            if col < 0 or col > len(self.lines[line - 1]):
+                col = len(self.lines[line - 1])  # the error is at the end of the text
+            detail = error.msg
+        else:
+            line, col, detail = 1, 0, "it is too complex"
+        self.report("CF401", (line, col), f"the guard is not a valid expression: {detail}",
+                    "write e.g. consent_relay_log and len(goals) > 0; texts go in quotes")
