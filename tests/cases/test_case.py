@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -21,65 +21,11 @@ from careflow.runtime.compiled import (
     RoleDenied,
 )
 from careflow.runtime.data import CaseError, InvalidData
+from tests.support import T0, process_text
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+RELAY = process_text("relay")
 
-RELAY = """
-careflow: 1
-id: relay
-version: "2.1"
-title: Relay
-language: en
-roles:
-  employee: {label: Employee}
-  leader: {label: Leader}
-  stafettholder: {scope: case, label: Relay holder}
-data:
-  consent: {type: boolean, default: false, label: Consent}
-  plan: {type: object, nullable: true, properties: {goals: {type: array, items: {type: string}}}, label: Plan}
-  tags: {type: array, items: {type: string}, default: [], label: Tags}
-  summary: {type: string, nullable: true, label: Summary}
-initial: concern
-states:
-  concern: {label: Concern}
-  work:
-    label: Work
-    initial: w1
-    due: P14D
-    on_due: work_overdue
-    states:
-      w1: {label: Step 1, checklist: {log_opened: {label: Relay log opened}, met: {label: Met the family}}}
-      w2: {label: Step 2}
-  closed: {final: true, label: Closed}
-transitions:
-  - {event: record_consent, from: concern, internal: true, set: [consent], requires: [consent], roles: [employee]}
-  - {event: start, from: concern, to: work, roles: [employee], when: consent, assign: {stafettholder: holder},
-     requires: [holder]}
-  - {event: open_log, from: w1, internal: true, tick: [log_opened], roles: [stafettholder]}
-  - {event: meet, from: w1, internal: true, tick: [met], roles: [stafettholder]}
-  - {event: proceed, from: w1, to: w2, roles: [stafettholder]}
-  - {event: summarise, from: w2, internal: true, set: [summary], requires: [summary], roles: [stafettholder]}
-  - {event: hand_off, from: w2, to: closed, roles: [stafettholder, leader], when: "summary != null",
-     spawn: {process: followup, data: {need: summary, labels: tags}}}
-  - {event: work_overdue, from: work, internal: true, roles: [system]}
-"""
-
-FOLLOWUP = """
-careflow: 1
-id: followup
-version: "1.0"
-title: Follow-up
-language: en
-data:
-  need: {type: string, nullable: true, label: Need}
-  labels: {type: array, items: {type: string}, default: [], label: Labels}
-initial: waiting
-states:
-  waiting: {label: Waiting}
-  done: {final: true, label: Done}
-transitions:
-  - {event: finish, from: waiting, to: done}
-"""
+FOLLOWUP = process_text("followup")
 
 ANN = Actor("ann", {"employee"})
 LEO = Actor("leo", {"leader"})

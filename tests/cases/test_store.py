@@ -12,7 +12,7 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,63 +36,11 @@ from careflow.runtime.audit import GENESIS, AuditEntry, seal_all
 from careflow.runtime.compiled import Actor, CompiledProcess, EventNotAllowed, compile
 from careflow.runtime.engine import public
 from careflow.runtime.snapshots import snapshot_from_json, snapshot_json
+from tests.support import T0, process_text
 
-PG_BASE = os.environ.get("CAREFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+RELAY = process_text("relay_store")
 
-RELAY = """
-careflow: 1
-id: relay
-version: "2.1"
-title: Relay
-language: en
-roles:
-  employee: {label: Employee}
-  holder: {scope: case, label: Relay holder}
-data:
-  consent: {type: boolean, default: false, label: Consent}
-  plan: {type: object, nullable: true, properties: {goals: {type: array, items: {type: string}}}, label: Plan}
-  tags: {type: array, items: {type: string}, default: [], label: Tags}
-  score: {type: number, nullable: true, label: Score}
-initial: concern
-states:
-  concern: {label: Concern}
-  work:
-    label: Work
-    initial: w1
-    due: P14D
-    on_due: late
-    states:
-      w1: {label: Step 1, checklist: {met: {label: Met the family}}}
-      w2: {label: Step 2}
-  closed: {final: true, label: Closed}
-transitions:
-  - {event: consent, from: concern, internal: true, set: [consent, plan], requires: [consent], roles: [employee]}
-  - {event: start, from: concern, to: work, roles: [employee], when: consent, assign: {holder: who}, requires: [who]}
-  - {event: note, from: [concern, work], internal: true, append: [tags], set: [score], requires: [tags],
-     roles: [employee, holder]}
-  - {event: meet, from: w1, internal: true, tick: [met], roles: [holder]}
-  - {event: proceed, from: w1, to: w2, roles: [holder]}
-  - {event: hand_off, from: w2, to: closed, roles: [holder], spawn: {process: followup, data: {labels: tags}}}
-  - {event: late, from: work, internal: true, roles: [system]}
-  - {event: stop, from: [concern, work], to: closed, roles: [employee]}
-"""
-
-FOLLOWUP = """
-careflow: 1
-id: followup
-version: "1.0"
-title: Follow-up
-language: en
-data:
-  labels: {type: array, items: {type: string}, default: [], label: Labels}
-initial: waiting
-states:
-  waiting: {label: Waiting}
-  done: {final: true, label: Done}
-transitions:
-  - {event: finish, from: waiting, to: done}
-"""
+FOLLOWUP = process_text("followup")
 
 ANN = Actor("ann", {"employee"})
 BOB = Actor("bob")
@@ -109,61 +57,6 @@ FOLLOWUP_C: CompiledProcess = compile(_FOLLOWUP)
 
 
 # -- fixtures: one store per backend --------------------------------------------------------------
-
-
-def pg_reachable() -> str | None:
-    """None when the server answers, else why not."""
-    import psycopg
-
-    try:
-        psycopg.connect(PG_BASE, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        return str(exc).strip().splitlines()[0]
-    return None
-
-
-def require_pg() -> None:
-    problem = pg_reachable()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at {PG_BASE} is unreachable and CI is set: {problem}")
-        pytest.skip(f"PostgreSQL at {PG_BASE} is unreachable ({problem}); set CAREFLOW_TEST_PG to run these")
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL store URL in a fresh schema, dropped afterwards."""
-    require_pg()
-    import psycopg
-
-    schema = f"careflow_test_{os.getpid()}_{secrets.token_hex(4)}"
-    sep = "&" if "?" in PG_BASE else "?"
-    yield f"{PG_BASE}{sep}schema={schema}"
-    with psycopg.connect(PG_BASE, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory:"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/cases.db"
-    fixture: str = request.getfixturevalue("pg_url")
-    return fixture
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/cases.db"
-    fixture: str = request.getfixturevalue("pg_url")
-    return fixture
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(T0)
 
 
 @pytest.fixture

@@ -19,30 +19,11 @@ from careflow.cases.case import Case
 from careflow.cases.store import ConcurrentUpdate, open_store
 from careflow.definitions.loader import loads
 from careflow.runtime.compiled import Actor
-from test_store import pg_url  # noqa: F401  (fixture)
+from tests.support import process_text
 
 WORKERS, FIRES, CASES = 4, 500, 20
 
-PINGPONG = """
-careflow: 1
-id: pingpong
-version: "1.0"
-title: Ping pong
-language: en
-roles:
-  worker: {label: Worker}
-data:
-  tags: {type: array, items: {type: string}, default: [], label: Tags}
-initial: left
-states:
-  left: {label: Left}
-  right: {label: Right}
-  done: {final: true, label: Done}
-transitions:
-  - {event: flip, from: left, to: right, roles: [worker], append: [tags], requires: [tags]}
-  - {event: flip, from: right, to: left, roles: [worker], append: [tags], requires: [tags]}
-  - {event: finish, from: [left, right], to: done, roles: [worker]}
-"""
+PINGPONG = process_text("pingpong")
 
 
 def worker(url: str, number: int, seed: int) -> tuple[list[tuple[str, str]], int]:
@@ -95,5 +76,5 @@ def test_sqlite_no_lost_update(tmp_path: Path) -> None:
     run(f"sqlite:///{tmp_path}/concurrent.db")
 
 
-def test_postgres_no_lost_update(pg_url: str) -> None:  # noqa: F811
+def test_postgres_no_lost_update(pg_url: str) -> None:
     run(pg_url)

@@ -26,10 +26,10 @@ from careflow.cases.case import Case
 from careflow.cases.store import open_store
 from careflow.definitions.loader import loads
 from careflow.runtime.compiled import Actor
-from test_store import pg_url  # noqa: F401  (fixture)
-from test_store_concurrency import PINGPONG
+from tests.support import process_text
 
 ROUNDS, CASES, BATCH = 6, 5, 10
+PINGPONG = process_text("pingpong")
 ACTOR = Actor("writer", {"worker"})
 
 
@@ -89,7 +89,7 @@ def test_sqlite_survives_sigkill(tmp_path: Path) -> None:
     crash_rounds(f"sqlite:///{tmp_path}/crash.db")
 
 
-def test_postgres_survives_sigkill(pg_url: str) -> None:  # noqa: F811
+def test_postgres_survives_sigkill(pg_url: str) -> None:
     if os.name != "posix":  # pragma: no cover
         pytest.skip("SIGKILL is POSIX")
     crash_rounds(pg_url)

@@ -10,11 +10,9 @@ from careflow.cases.case import Case
 from careflow.clock import ManualClock
 from careflow.definitions.loader import load
 from careflow.runtime.compiled import Actor, ChecklistOpen, EventNotAllowed, GuardFailed, RoleDenied
+from tests.support import DOCTOR, GP, NURSE
 
 T0 = datetime(2026, 9, 7, 8, 30, tzinfo=UTC)
-GP = Actor("dr-gran", {"referrer"})
-NURSE = Actor("nora", {"nurse"})
-DOCTOR = Actor("dag", {"doctor"})
 
 
 def test_psht_referral_to_ke_spawns_a_follow_up_team_case() -> None:

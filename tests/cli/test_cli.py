@@ -11,8 +11,8 @@ import pytest
 
 from careflow.cli.main import main
 from careflow.definitions.loader import load
+from tests.support import BUNDLED, CORPUS
 
-CORPUS = Path(__file__).parent / "corpus"
 MINIMAL = CORPUS / "valid" / "minimal.yaml"
 INVALID = CORPUS / "invalid"
 
@@ -113,7 +113,7 @@ def test_directories(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_validate_a_bundled_directory(capsys: pytest.CaptureFixture[str]) -> None:
-    processes = Path(__file__).parents[1] / "processes"
+    processes = BUNDLED
     code, out, _ = run(["validate", str(processes)], capsys)
     assert code == 0, out
 

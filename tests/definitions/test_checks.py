@@ -33,6 +33,7 @@ from careflow.model.definition import (
     Text,
     Transition,
 )
+from tests.support import process_text
 
 # -- building processes ---------------------------------------------------------------------------
 
@@ -460,37 +461,7 @@ def test_reachability_matches_a_naive_closure(pairs: list[tuple[int, int]]) -> N
 
 _HEAD = 'careflow: 1\nid: demo\nversion: "1.0"\nlanguage: nb\nlanguages: [nb, en]\n'
 
-_CLEAN_YAML = _HEAD + """\
-title: {nb: Demo, en: Demo}
-roles:
-  nurse: {label: {nb: Sykepleier, en: Nurse}}
-  holder: {scope: case, label: {nb: Stafettholder, en: Relay holder}}
-data:
-  who: {type: string}
-events:
-  next: {label: {nb: Neste, en: Next}}
-initial: intake
-states:
-  intake:
-    label: {nb: Inntak, en: Intake}
-    checklist: {consent: {label: {nb: Samtykke, en: Consent}}}
-  level_1:
-    label: {nb: Nivå 1, en: Level 1}
-    initial: assess
-    due: P14D
-    on_due: overdue
-    states:
-      assess: {label: {nb: Vurdere, en: Assess}}
-      plan: {label: {nb: Planlegge, en: Plan}}
-  closed: {final: true, label: {nb: Avsluttet, en: Closed}}
-transitions:
-  - {event: accept, from: intake, to: level_1, roles: [nurse], label: {nb: Godta, en: Accept}}
-  - {event: next, from: assess, to: plan, assign: {holder: who}}
-  - {event: next, from: plan, to: assess, guard: not_done}
-  - {event: next, from: plan, to: closed, guard: done}
-  - {event: overdue, from: level_1, to: closed, roles: [system], label: {nb: Frist, en: Overdue}}
-  - {event: refer, from: plan, to: closed, spawn: {process: followup}, label: {nb: Vis, en: Refer}}
-"""
+_CLEAN_YAML = process_text("demo")
 
 _BROKEN_YAML = _HEAD + """\
 title: {nb: Demo}

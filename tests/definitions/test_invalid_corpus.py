@@ -18,8 +18,8 @@ import pytest
 from careflow.definitions.loader import load, loads, validate, validate_text
 from careflow.errors import CODES, DefinitionError, Diagnostic
 from careflow.model.definition import ProcessDefinition
+from tests.support import CORPUS
 
-CORPUS = Path(__file__).parent / "corpus"
 INVALID = sorted((CORPUS / "invalid").glob("*.yaml"))
 HEADER = re.compile(r"# expect: (CF\d{3}) (\d+):(\d+)(?: hint: (.+))?$")
 SLOW = 5.0  # seconds: generous, the generated bombs must be refused at once, not after expanding

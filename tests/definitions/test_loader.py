@@ -15,8 +15,8 @@ import careflow
 from careflow.definitions.loader import bundled, discover, find, load, loads, refresh, validate, validate_text
 from careflow.errors import CODES, DefinitionError, Diagnostic, ProcessNotFound
 from careflow.model.definition import ProcessDefinition
+from tests.support import CORPUS, process_text
 
-CORPUS = Path(__file__).parent / "corpus"
 MINIMAL = CORPUS / "valid" / "minimal.yaml"
 MINIMAL_TEXT = MINIMAL.read_text(encoding="utf-8")
 
@@ -293,22 +293,7 @@ def test_entry_point_plugin(plugin_site: Path, tmp_path: Path, monkeypatch: pyte
 
 # -- extends --------------------------------------------------------------------------------------
 
-ADAPTED = """\
-careflow: 1
-extends: minimal
-id: minimal_local
-version: "1.0-local"
-description: {en: "The minimal process, adapted."}
-states:
-  intake: {due: P10D}
-  work:
-    states:
-      follow_up: {label: {nb: Etterarbeid, en: Aftercare}}
-transitions:
-  - {id: plan@planning, event: plan, from: planning, to: follow_up, roles: [nurse], label: {nb: Planlegg, en: Plan}}
-  - {id: close@work, remove: true}
-  - {event: finish, from: work, to: closed, label: {nb: Fullfør, en: Finish}}
-"""
+ADAPTED = process_text("minimal_local")
 
 
 @pytest.fixture

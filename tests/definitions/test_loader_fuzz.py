@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +15,9 @@ from hypothesis import strategies as st
 from careflow.definitions.loader import loads, validate_text
 from careflow.errors import CODES, DefinitionError, Diagnostic
 from careflow.model.definition import ProcessDefinition
+from tests.support import CORPUS
 
-MINIMAL_TEXT = (Path(__file__).parent / "corpus" / "valid" / "minimal.yaml").read_text(encoding="utf-8")
+MINIMAL_TEXT = (CORPUS / "valid" / "minimal.yaml").read_text(encoding="utf-8")
 MINIMAL_DOC: dict[str, Any] = yaml.safe_load(MINIMAL_TEXT)
 MINIMAL_LINES = MINIMAL_TEXT.splitlines(keepends=True)
 BOUND = 2.0  # seconds per call

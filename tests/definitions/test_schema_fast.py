@@ -16,8 +16,8 @@ from careflow.definitions.loader import bundled, find
 from careflow.definitions.schema_check import process_schema
 from careflow.definitions.schema_fast import compile_schema
 from careflow.definitions.yamlsafe import read_yaml, read_yaml_file
+from tests.support import CORPUS
 
-CORPUS = Path(__file__).parent / "corpus"
 VALIDATOR = jsonschema.Draft202012Validator(process_schema())
 FAST = compile_schema(process_schema())
 

@@ -36,11 +36,9 @@ from careflow.model.definition import DataType, ProcessDefinition
 from careflow.runtime.audit import JSON_FIELDS
 from careflow.runtime.compiled import Actor
 from careflow.runtime.data import CaseError
+from tests.support import DOCS, DOCTOR, GP
 
 T0 = datetime(2026, 9, 7, 8, 30, tzinfo=UTC)
-GP = Actor("dr-gran", {"referrer"})
-NURSE = Actor("nora", {"nurse"})
-DOCTOR = Actor("dag", {"doctor"})
 PSHT = load("psht")
 PSHT_TEXT = Path(PSHT.path or "").read_text("utf-8")
 STEPS: list[tuple[str, dict[str, Any] | None]] = [
@@ -582,7 +580,7 @@ def test_any_single_field_change_is_found_at_its_entry(case: Case, data: st.Data
 def test_the_documented_example_replays() -> None:
     import re
 
-    text = (Path(__file__).resolve().parents[1] / "docs" / "history.md").read_text("utf-8")
+    text = (DOCS / "history.md").read_text("utf-8")
     (example,) = re.findall(r"```yaml\n(.*?)```", text, re.S)
     assert example == HAND_WRITTEN
     assert replay(PSHT, loads_history(example, "history.md")).ok

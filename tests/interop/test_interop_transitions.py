@@ -21,10 +21,9 @@ from careflow.runtime.compiled import SYSTEM, Actor, ChecklistOpen
 from careflow.runtime.data import InvalidData
 from careflow.runtime.registry import Registry
 from careflow.testing.strategies import WALK_TIME, Step, actors, event_data, pool, walks
+from tests.support import DOCTOR, NURSE, process_text
 
 PROCESSES: dict[str, ProcessDefinition] = {pid: load(pid) for pid in bundled()}
-NURSE = Actor("nora", {"nurse"})
-DOCTOR = Actor("dag", {"doctor"})
 
 
 def machine_for(process: ProcessDefinition, data: Mapping[str, Any] | None = None,
@@ -108,89 +107,12 @@ def test_the_machine_accepts_every_step_of_a_valid_walk(pid: str, data: st.DataO
 
 # -- the adapter on small processes -------------------------------------------------------------------
 
-NESTED = """
-careflow: 1
-id: nested
-version: "1"
-title: Nested
-language: en
-roles:
-  nurse: {label: Nurse}
-  doctor: {label: Doctor}
-  holder: {scope: case, label: Holder}
-data:
-  score: {type: integer, minimum: 0, maximum: 10, nullable: true}
-  notes: {type: array, maxItems: 2, items: {type: string}, default: []}
-  flagged: {type: boolean, default: false}
-initial: l0_s1
-states:
-  l0_s1: {label: Start}
-  level_1:
-    label: Level 1
-    initial: l1_s1
-    states:
-      l1_s1: {label: One}
-      l1_s2:
-        label: Two
-        initial: l1_s2_a
-        states:
-          l1_s2_a: {label: Two A}
-  closed: {final: true, label: Closed}
-transitions:
-  - {event: start, from: l0_s1, to: level_1, roles: [nurse], requires: [holder_id], assign: {holder: holder_id}}
-  - {event: next, from: l1_s1, to: l1_s2, roles: [holder], when: "score != null and score >= 5"}
-  - {event: score, from: level_1, internal: true, set: [score], requires: [score]}
-  - {event: note, from: level_1, internal: true, append: {notes: note}, requires: [note]}
-  - {event: flag, from: level_1, internal: true, values: {flagged: true}}
-  - {event: close, from: l1_s2_a, to: l1_s1, when: "event.back", params: {back: {type: boolean}}}
-  - {event: close, from: level_1, to: closed, roles: [doctor]}
-"""
+NESTED = process_text("nested")
 
 # Several candidates for one event in one state, declared on the leaf and on its ancestors, a multi-source
 # transition, a checklist with a skip_checklist way out, and a target inside its declaring state: what
 # the bundled processes lack (none of them has two candidates for an event in the same state).
-OVERLAP = """
-careflow: 1
-id: overlap
-version: "1"
-title: Overlapping candidates
-language: en
-roles:
-  nurse: {label: Nurse}
-  doctor: {label: Doctor}
-data:
-  score: {type: integer, minimum: 0, maximum: 10, default: 0}
-  urgent: {type: boolean, default: false}
-initial: a
-states:
-  a:
-    label: A
-    initial: a1
-    checklist: {seen: {label: Seen}}
-    states:
-      a1: {label: A1}
-      a2: {label: A2}
-  b:
-    label: B
-    initial: b1
-    states:
-      b1: {label: B1}
-      b2: {label: B2}
-  done: {final: true, label: Done}
-  dropped: {final: true, label: Dropped}
-transitions:
-  - {event: rate, from: [a, b], internal: true, set: [score, urgent], requires: [score]}
-  - {event: see, from: a, internal: true, tick: [seen]}
-  - {event: go, from: a1, to: a2, roles: [nurse], when: "score >= 5"}
-  - {event: go, from: a1, to: b, roles: [doctor], when: "score >= 3"}
-  - {event: go, from: a, to: b2, when: "urgent"}
-  - {event: go, from: a, to: dropped, roles: [doctor], skip_checklist: true, when: "score < 3"}
-  - {event: go, from: [b1, b], to: b2, when: "score > 7"}
-  - {event: go, from: b, to: a, roles: [nurse]}
-  - {event: back, from: b2, to: b1, label: Back}
-  - {event: back, from: b, to: a2, roles: [doctor]}
-  - {event: finish, from: b2, to: done, roles: [nurse, doctor], label: Finish}
-"""
+OVERLAP = process_text("overlap")
 
 
 def nested() -> ProcessDefinition:

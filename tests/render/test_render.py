@@ -25,10 +25,8 @@ from careflow.render import Overlay, read_history, render, render_bytes, to_dot,
 from careflow.render.common import classify, wrap
 from careflow.render.mermaid import escape
 from careflow.render.overlay import HistoryError
+from tests.support import GOLDEN, ROOT, process_text
 
-HERE = Path(__file__).parent
-GOLDEN = HERE / "golden"
-ROOT = HERE.parent
 UPDATE = os.environ.get("CAREFLOW_UPDATE_GOLDEN") == "1"
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz 'dot' not installed (apt-get install graphviz)")
@@ -36,42 +34,7 @@ PROCESSES = bundled()
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-TRICKY = """
-careflow: 1
-id: tricky
-version: "1.0"
-title: {en: 'Tricky "labels" | pipes & <tags>', nn: 'Vanskelege "namn"'}
-language: en
-languages: [en, nn]
-roles:
-  nurse: {label: {en: "Nurse | RN", nn: Sjukepleiar}}
-data:
-  ok: {type: boolean, default: false}
-initial: level_a
-states:
-  level_a:
-    label: {en: "Level A: {start} [#1]", nn: "Nivå A"}
-    initial: a1
-    states:
-      a1: {step: 1, due: P2W, label: {en: 'Say "hi"; then: go #now', nn: Seia hei}, description: {en: "a | b <c>"}}
-      a2: {step: 2, label: {en: "Decide (100%)", nn: Avgjer}}
-  level_b:
-    label: {en: "Level B", nn: Nivå B}
-    initial: b1
-    states:
-      b1: {step: 1, label: {en: B one, nn: B ein}}
-      b2: {step: 2, label: {en: B two, nn: B to}}
-  done: {final: true, label: {en: "Done -> end", nn: Ferdig}}
-transitions:
-  - {event: go, from: a1, to: a2, roles: [nurse], when: "ok == true", label: {en: 'Go: "now" | [x]', nn: Gå}}
-  - {event: up, from: a2, to: level_b, label: {en: Up, nn: Opp}}
-  - {event: jump, from: a1, to: level_b, label: {en: Jump, nn: Hopp}}
-  - {event: again, from: a2, to: a1, label: {en: Again, nn: Igjen}}
-  - {event: down, from: b2, to: level_a, label: {en: Down, nn: Ned}}
-  - {event: next, from: b1, to: b2, label: {en: Next, nn: Neste}}
-  - {event: finish, from: b2, to: done, label: {en: Finish, nn: Ferdig}}
-  - {event: note, from: level_a, internal: true, label: {en: "Note <it>", nn: Notat}}
-"""
+TRICKY = process_text("tricky")
 
 
 @pytest.fixture(scope="module")

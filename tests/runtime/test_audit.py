@@ -17,29 +17,9 @@ from careflow.clock import ManualClock
 from careflow.definitions.loader import loads
 from careflow.runtime.audit import FIELDS, GENESIS, AuditEntry, canonical, verify
 from careflow.runtime.compiled import Actor, GuardFailed
+from tests.support import process_text
 
-LOG = """
-careflow: 1
-id: log
-version: "1"
-title: Log
-language: en
-roles: {clerk: {label: Clerk}}
-data:
-  ok: {type: boolean, default: false, label: OK}
-  note: {type: string, nullable: true, label: Note}
-initial: a
-states:
-  a: {label: A}
-  b: {label: B}
-  c: {final: true, label: C}
-transitions:
-  - {event: write, from: [a, b], internal: true, set: [note], requires: [note], roles: [clerk]}
-  - {event: approve, from: a, internal: true, set: [ok], requires: [ok], roles: [clerk]}
-  - {event: go, from: a, to: b, when: ok, roles: [clerk]}
-  - {event: back, from: b, to: a, roles: [clerk]}
-  - {event: end, from: b, to: c, roles: [clerk]}
-"""
+LOG = process_text("log")
 
 PROCESS = loads(LOG)
 CLERK = Actor("kim", {"clerk"})

@@ -21,54 +21,11 @@ from careflow.runtime.compiled import (
 )
 from careflow.runtime.data import InvalidData
 from careflow.runtime.engine import open_case, step, tick
+from tests.support import process_text
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
-FLOW = """
-careflow: 1
-id: flow
-version: "1.0"
-title: Flow
-language: en
-roles:
-  nurse: {label: Nurse}
-  doctor: {label: Doctor}
-data:
-  consent: {type: boolean, default: false, label: Consent}
-  score: {type: integer, nullable: true, minimum: 0, maximum: 10, label: Score}
-  notes: {type: array, items: {type: string}, default: [], maxItems: 2, label: Notes}
-initial: intake
-states:
-  intake: {label: Intake, checklist: {id_checked: {label: Identity checked}}}
-  level_1:
-    label: Level 1
-    initial: l1_a
-    due: P1M
-    on_due: level_overdue
-    states:
-      l1_a: {label: L1 A}
-      l1_b:
-        label: L1 B
-        initial: l1_b1
-        states:
-          l1_b1: {label: L1 B1, due: PT48H, on_due: b1_overdue}
-          l1_b2: {label: L1 B2}
-  done: {final: true, label: Done}
-transitions:
-  - {event: check_id, from: intake, internal: true, tick: [id_checked]}
-  - {event: give_consent, from: intake, internal: true, set: [consent], requires: [consent]}
-  - {event: start, from: intake, to: level_1, roles: [nurse], when: consent}
-  - {event: start, from: intake, to: done, roles: [doctor], skip_checklist: true}
-  - {event: score, from: level_1, internal: true, set: {score: value}, requires: [value]}
-  - {event: note, from: level_1, internal: true, append: {notes: text}, requires: [text]}
-  - {event: deepen, from: l1_a, to: l1_b}
-  - {event: next, from: l1_b1, to: l1_b2}
-  - {event: next, from: level_1, to: done, when: consent}
-  - {event: restart, from: level_1, to: l1_a}
-  - {event: judged, from: l1_b2, to: done, when: "event.grade >= 3", params: {grade: {type: integer, label: G}}}
-  - {event: level_overdue, from: level_1, internal: true, roles: [system]}
-  - {event: b1_overdue, from: l1_b1, to: l1_b2}
-"""
+FLOW = process_text("flow")
 
 NURSE = Actor("nina", {"nurse"})
 DOCTOR = Actor("dan", {"doctor"})

@@ -14,25 +14,9 @@ from careflow.errors import DefinitionError
 from careflow.runtime.audit import AuditEntry
 from careflow.runtime.compiled import Actor, GuardFailed, compile
 from careflow.runtime.registry import Registry
+from tests.support import process_text
 
-SCHOOL = """
-careflow: 1
-id: school
-version: "1"
-title: School
-language: en
-roles: {teacher: {label: Teacher}}
-data:
-  grade: {type: integer, nullable: true, label: Grade}
-initial: open
-states:
-  open: {label: Open}
-  review: {label: Review}
-  done: {final: true, label: Done}
-transitions:
-  - {event: submit, from: open, to: review, guard: has_contact, roles: [teacher], set: [grade]}
-  - {event: finish, from: review, to: done, guard: grade_ok}
-"""
+SCHOOL = process_text("school")
 
 PROCESS = loads(SCHOOL)
 TEACHER = Actor("tia", {"teacher"})

@@ -12,12 +12,10 @@ from careflow.cases.case import Case
 from careflow.cli.main import main
 from careflow.clock import ManualClock
 from careflow.definitions.loader import load
-from careflow.runtime.compiled import Actor, compile
+from careflow.runtime.compiled import compile
 from careflow.testing import generate_paths, history_coverage, read_history
 from careflow.testing.coverage import HistoryFileError, decision_exits, history_files
-
-GP = Actor("dr-gran", {"referrer"})
-NURSE = Actor("nora", {"nurse"})
+from tests.support import GP, NURSE
 
 
 def short_psht_case() -> Case:

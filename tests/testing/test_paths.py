@@ -15,6 +15,7 @@ from careflow.definitions.loader import bundled, load, loads
 from careflow.testing import assert_replays, generate_paths
 from careflow.testing.coverage import read_history
 from careflow.testing.paths import PathSet
+from tests.support import process_text
 
 BUNDLED = sorted(bundled())
 
@@ -89,33 +90,7 @@ def test_case_roles_are_assigned_by_the_path() -> None:
             assert entry.actor in holders | assigned
 
 
-ODD = """\
-careflow: 1
-id: odd
-version: "1"
-title: Odd
-language: en
-roles:
-  clerk: {label: Clerk}
-  owner: {scope: case, label: Owner}
-data:
-  score: {type: integer, minimum: 0, maximum: 10, default: 0}
-initial: start
-states:
-  start: {label: Start, due: P2D, on_due: late}
-  middle: {label: Middle}
-  island: {label: Island}
-  done: {final: true, label: Done}
-  island_done: {final: true, label: Island done}
-transitions:
-  - {event: rate, from: start, internal: true, roles: [clerk], set: [score], requires: [score]}
-  - {event: late, from: start, internal: true, roles: [system]}
-  - {event: go, from: start, to: middle, roles: [owner], when: "score >= 5"}
-  - {event: impossible, from: start, to: done, roles: [clerk], when: "score > 100"}
-  - {event: finish, from: middle, to: done, roles: [clerk], params: {note: {type: string, enum: [a, b]}},
-     requires: [note], when: "event.note == 'b'"}
-  - {event: leave, from: island, to: island_done, roles: [clerk]}
-"""
+ODD = process_text("odd")
 
 
 def test_uncoverable_transitions_are_listed_with_a_reason() -> None:

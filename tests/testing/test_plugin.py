@@ -12,16 +12,13 @@ import pytest
 from careflow.cases.case import Case
 from careflow.clock import ManualClock
 from careflow.definitions.loader import load
-from careflow.runtime.compiled import Actor, RoleDenied
+from careflow.runtime.compiled import RoleDenied
 from careflow.testing import assert_denied, assert_reaches, assert_replays
+from tests.support import GP, HISTORIES, NURSE, SECRETARY, process_text
 
 pytest_plugins = ["pytester"]
 
-HISTORIES = Path(__file__).parent / "histories"
 RECORDED = sorted(p for p in HISTORIES.rglob("*") if p.is_file())
-GP = Actor("dr-gran", {"referrer"})
-NURSE = Actor("nora", {"nurse"})
-SECRETARY = Actor("siri", {"secretary"})
 
 
 def plugin_args() -> list[str]:
@@ -133,19 +130,7 @@ def test_no_process(careflow_process):
     pass
 """
 
-SMALL = """\
-careflow: 1
-id: small
-version: "1"
-title: Small
-language: en
-initial: open
-states:
-  open: {label: Open}
-  done: {final: true, label: Done}
-transitions:
-  - {event: finish, from: open, to: done, label: Finish}
-"""
+SMALL = process_text("small")
 
 
 def test_fixtures(pytester: pytest.Pytester) -> None:

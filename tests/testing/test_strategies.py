@@ -14,6 +14,7 @@ from careflow.model.definition import DataType, ProcessDefinition
 from careflow.runtime.compiled import SYSTEM, Actor, compile
 from careflow.runtime.data import validator
 from careflow.testing.strategies import WALK_TIME, Step, actors, event_data, pool, run_walk, values, walks
+from tests.support import process_text
 
 PROCESSES: dict[str, ProcessDefinition] = {pid: load(pid) for pid in bundled()}
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -111,27 +112,7 @@ def test_walks_are_deterministic_under_hypothesis() -> None:
     assert collect() == collect()
 
 
-CASE_ROLE = """
-careflow: 1
-id: relay
-version: "1"
-title: Relay
-language: en
-roles:
-  leader: {label: Leader}
-  holder: {scope: case, label: Holder}
-data:
-  when: {type: string, format: date, nullable: true}
-initial: start
-states:
-  start: {label: Start}
-  held: {label: Held}
-  done: {final: true, label: Done}
-transitions:
-  - {event: hand_over, from: start, to: held, roles: [leader], requires: [holder_id], assign: {holder: holder_id}}
-  - {event: plan, from: held, internal: true, roles: [holder], set: [when], requires: [when]}
-  - {event: finish, from: held, to: done, roles: [holder], when: "when != null"}
-"""
+CASE_ROLE = process_text("case_role")
 
 
 @SETTINGS
