@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from careflow.cases.case import Case, HistoryError, overdue
 from careflow.clock import ManualClock
 from careflow.definitions.loader import loads
 from careflow.errors import CareflowError
+from careflow.model.definition import ProcessDefinition
 from careflow.runtime.compiled import (
     Actor,
     CaseClosed,
@@ -35,33 +37,35 @@ BOB = Actor("bob")  # no global roles; will hold stafettholder in one case
 _FOLLOWUP = loads(FOLLOWUP)
 
 
-def resolve(process_id: str):  # type: ignore[no-untyped-def]
+def resolve(process_id: str) -> ProcessDefinition:
     # One resolver object: compiled processes are cached by the identity of (process, registry, resolver).
     assert process_id == "followup"
     return _FOLLOWUP
 
 
 @pytest.fixture(scope="module")
-def relay():  # type: ignore[no-untyped-def]
+def relay() -> ProcessDefinition:
     return loads(RELAY, known_processes=["followup"])
 
 
 @pytest.fixture(scope="module")
-def followup():  # type: ignore[no-untyped-def]
+def followup() -> ProcessDefinition:
     return _FOLLOWUP
 
 
-def new_case(relay, followup=None, case_id="k1", clock=None, **data):  # type: ignore[no-untyped-def]
+def new_case(relay: ProcessDefinition, followup: ProcessDefinition | None = None, case_id: str = "k1",
+             clock: ManualClock | None = None, **data: Any) -> Case:
     return Case.open(relay, case_id, actor=ANN, data=data, clock=clock or ManualClock(T0), resolver=resolve)
 
 
-def started(relay, followup=None, case_id="k1", clock=None, holder="bob"):  # type: ignore[no-untyped-def]
+def started(relay: ProcessDefinition, followup: ProcessDefinition | None = None, case_id: str = "k1",
+            clock: ManualClock | None = None, holder: str = "bob") -> Case:
     case = new_case(relay, followup, case_id, clock, consent=True)
     case.fire("start", ANN, {"holder": holder})
     return case
 
 
-def test_open_fills_defaults_and_reads(relay) -> None:  # type: ignore[no-untyped-def]
+def test_open_fills_defaults_and_reads(relay: ProcessDefinition) -> None:
     case = new_case(relay, plan={"goals": ["walk"]})
     assert (case.state, case.leaf, case.process_id, case.process_version) == ("concern", "concern", "relay", "2.1")
     assert dict(case.data) == {"consent": False, "plan": {"goals": ("walk",)}, "tags": (), "summary": None}
@@ -72,7 +76,7 @@ def test_open_fills_defaults_and_reads(relay) -> None:  # type: ignore[no-untype
     assert opened.prev_hash == "0" * 64 and opened.hash is not None
 
 
-def test_open_refuses_unknown_and_mistyped_data(relay) -> None:  # type: ignore[no-untyped-def]
+def test_open_refuses_unknown_and_mistyped_data(relay: ProcessDefinition) -> None:
     with pytest.raises(InvalidData, match=r"'consnet' is not a data field.*did you mean 'consent'"):
         new_case(relay, consnet=True)
     with pytest.raises(InvalidData, match="'consent'") as info:
@@ -82,7 +86,7 @@ def test_open_refuses_unknown_and_mistyped_data(relay) -> None:  # type: ignore[
         new_case(relay, plan={"goals": "walk"})
 
 
-def test_defaults_are_not_shared_between_cases(relay) -> None:  # type: ignore[no-untyped-def]
+def test_defaults_are_not_shared_between_cases(relay: ProcessDefinition) -> None:
     a = started(relay, case_id="a")
     b = started(relay, case_id="b")
     a.fire("open_log", BOB)
@@ -98,7 +102,9 @@ def test_defaults_are_not_shared_between_cases(relay) -> None:  # type: ignore[n
     ("record_consent", ANN, {"consent": "yes"}, InvalidData, "invalid-data"),
     ("record_consent", ANN, {"consent": True, "extra": 1}, InvalidData, "invalid-data"),
 ])
-def test_refusals_are_logged_and_change_nothing(relay, event, actor, data, error, code) -> None:  # type: ignore[no-untyped-def]
+def test_refusals_are_logged_and_change_nothing(relay: ProcessDefinition, event: str, actor: Actor,
+                                                data: dict[str, Any] | None, error: type[CaseError], code: str
+                                                ) -> None:
     case = new_case(relay)
     before = (case.state, dict(case.data), dict(case.roles))
     with pytest.raises(error) as info:
@@ -111,7 +117,7 @@ def test_refusals_are_logged_and_change_nothing(relay, event, actor, data, error
     assert info.value.entry == denied and case.verify()
 
 
-def test_checklist_and_closed_refusals(relay, followup) -> None:  # type: ignore[no-untyped-def]
+def test_checklist_and_closed_refusals(relay: ProcessDefinition, followup: ProcessDefinition) -> None:
     case = started(relay, followup)
     with pytest.raises(ChecklistOpen) as info:
         case.fire("proceed", BOB)
@@ -129,7 +135,7 @@ def test_checklist_and_closed_refusals(relay, followup) -> None:  # type: ignore
     assert case.closed and case.allowed(BOB) == []
 
 
-def test_allowed_and_explain(relay) -> None:  # type: ignore[no-untyped-def]
+def test_allowed_and_explain(relay: ProcessDefinition) -> None:
     case = new_case(relay)
     # record_consent needs data (possible once given); start's guard is false on case data: not listed
     assert case.allowed(ANN) == ["record_consent"]
@@ -149,7 +155,7 @@ def test_allowed_and_explain(relay) -> None:  # type: ignore[no-untyped-def]
     assert len(case.history) == 2  # explain and allowed log nothing
 
 
-def test_case_roles_are_per_case(relay) -> None:  # type: ignore[no-untyped-def]
+def test_case_roles_are_per_case(relay: ProcessDefinition) -> None:
     mine = started(relay, case_id="mine", holder="bob")
     other = started(relay, case_id="other", holder="carl")
     assert dict(mine.roles) == {"stafettholder": "bob"}
@@ -169,7 +175,7 @@ def test_case_roles_are_per_case(relay) -> None:  # type: ignore[no-untyped-def]
         other.assign_role("leader", "bob", actor=LEO)
 
 
-def test_handoff_opens_a_linked_case(relay, followup) -> None:  # type: ignore[no-untyped-def]
+def test_handoff_opens_a_linked_case(relay: ProcessDefinition, followup: ProcessDefinition) -> None:
     case = started(relay, followup)
     for event in ("open_log", "meet", "proceed"):
         case.fire(event, BOB)
@@ -188,7 +194,7 @@ def test_handoff_opens_a_linked_case(relay, followup) -> None:  # type: ignore[n
     assert child.verify() and case.verify()
 
 
-def test_json_round_trip_is_lossless(relay, followup) -> None:  # type: ignore[no-untyped-def]
+def test_json_round_trip_is_lossless(relay: ProcessDefinition, followup: ProcessDefinition) -> None:
     clock = ManualClock(T0)
     case = started(relay, followup, clock=clock)
     with pytest.raises(RoleDenied):
@@ -206,7 +212,7 @@ def test_json_round_trip_is_lossless(relay, followup) -> None:  # type: ignore[n
     assert back.verify() and back.history[-1].prev_hash == case.head
 
 
-def test_from_json_refuses_tampering(relay) -> None:  # type: ignore[no-untyped-def]
+def test_from_json_refuses_tampering(relay: ProcessDefinition) -> None:
     case = started(relay)
     body = json.loads(case.to_json())
     body["history"][1]["actor"] = "mallory"
@@ -223,7 +229,7 @@ def test_from_json_refuses_tampering(relay) -> None:  # type: ignore[no-untyped-
         Case.from_json(relay, json.dumps(body), resolver=resolve)
 
 
-def test_deadlines_with_manual_clock(relay) -> None:  # type: ignore[no-untyped-def]
+def test_deadlines_with_manual_clock(relay: ProcessDefinition) -> None:
     clock = ManualClock(T0)
     case = started(relay, clock=clock)
     quiet = new_case(relay, case_id="quiet", clock=clock)

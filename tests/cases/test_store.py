@@ -12,6 +12,7 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ def raw_sql(url: str, sql: str, *args: Any) -> list[Any]:
 
     conninfo, schema, _ = parse_url(url)
     with psycopg.connect(conninfo, autocommit=True, options=f"-c search_path={schema}") as pg:
-        cur = pg.execute(sql.replace("?", "%s"), args)  # type: ignore[arg-type]
+        cur = pg.execute(sql.replace("?", "%s"), args)
         return cur.fetchall() if cur.description else []
 
 
@@ -172,6 +173,7 @@ def test_stale_save_is_refused_and_writes_nothing(store: CaseStore, clock: Manua
 
 def test_fire_retries_on_fresh_state(store: CaseStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     started(store, clock)
+    # the store's private reads, on purpose: the test serves one stale row to force a retry
     stale = store._read("k1", False)  # type: ignore[attr-defined]
     store.fire("k1", "note", ANN, {"tags": "other"})  # a concurrent writer, after our read
     real = store._row  # type: ignore[attr-defined]
@@ -303,6 +305,7 @@ def test_verify_names_the_first_broken_entry(url: str, store: CaseStore, clock: 
     for i in range(3):
         store.fire("k1", "note", ANN, {"tags": f"t{i}"})
     store.create(new_case(clock, "k2"))
+    # private rows and the memory store's tamper hook, on purpose: forging an entry is the point
     entry = json.loads(next(r[3] for r in store._history_rows("k1") if r[0] == 2))  # type: ignore[attr-defined]
     entry["actor"] = "mallory"
     forged = json.dumps(entry)
@@ -375,7 +378,7 @@ def test_sqlite_bad_files_are_refused_untouched(tmp_path: Path, clock: ManualClo
     garbage.write_bytes(os.urandom(8192))
     _unchanged(garbage, f"sqlite:///{garbage}", "not a SQLite database")
     good = tmp_path / "good.db"
-    with open_store(f"sqlite:///{good}", processes=[RELAY_C], clock=clock) as s:  # type: ignore[attr-defined]
+    with closing(open_store(f"sqlite:///{good}", processes=[RELAY_C], clock=clock)) as s:
         for i in range(200):
             s.create(new_case(clock, f"k{i}", plan={"goals": ["x" * 200]}))
     truncated = tmp_path / "truncated.db"
@@ -451,6 +454,7 @@ def test_postgres_app_role_may_not_change_audit_rows(pg_url: str, clock: ManualC
         raw_sql(pg_url, sql)
     try:
         app = open_store(pg_url, processes=[RELAY_C], clock=clock)
+        # the store's own connection, on purpose: the role must hold for the store's writes
         app._conn.execute(f"SET ROLE {role}")  # type: ignore[attr-defined]
         app.fire("k1", "meet", BOB)
         with pytest.raises(Exception, match="permission denied"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import random
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 from careflow.cases.case import Case
@@ -33,7 +34,7 @@ def worker(url: str, number: int, seed: int) -> tuple[list[tuple[str, str]], int
     rng = random.Random(seed)
     done: list[tuple[str, str]] = []
     retried = 0
-    with open_store(url, processes=[process]) as store:  # type: ignore[attr-defined]
+    with closing(open_store(url, processes=[process])) as store:
         for i in range(FIRES):
             case_id, tag = f"c{rng.randrange(CASES)}", f"w{number}-{i}"
             try:
@@ -47,7 +48,7 @@ def worker(url: str, number: int, seed: int) -> tuple[list[tuple[str, str]], int
 
 def run(url: str) -> None:
     process = loads(PINGPONG)
-    with open_store(url, processes=[process]) as store:  # type: ignore[attr-defined]
+    with closing(open_store(url, processes=[process])) as store:
         for n in range(CASES):
             store.create(Case.open(process, f"c{n}", actor=Actor("setup", {"worker"})))
     ctx = multiprocessing.get_context("spawn")
@@ -55,7 +56,7 @@ def run(url: str) -> None:
         results = pool.starmap(worker, [(url, n, 1000 + n) for n in range(WORKERS)])
     succeeded = [pair for done, _ in results for pair in done]
     assert len(succeeded) >= WORKERS * FIRES * 0.95
-    with open_store(url, processes=[process]) as store:  # type: ignore[attr-defined]
+    with closing(open_store(url, processes=[process])) as store:
         logged: Counter[tuple[str, str]] = Counter()
         for n in range(CASES):
             case_id = f"c{n}"

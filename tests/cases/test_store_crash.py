@@ -17,6 +17,7 @@ import os
 import random
 import signal
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def writer(url: str, acked: Any, batched: bool, seed: int) -> None:
 
 def crash_rounds(url: str) -> None:
     process = loads(PINGPONG)
-    with open_store(url, processes=[process]) as store:  # type: ignore[attr-defined]
+    with closing(open_store(url, processes=[process])) as store:
         for n in range(CASES):
             store.create(Case.open(process, f"c{n}", actor=ACTOR))
     ctx = multiprocessing.get_context("spawn")
@@ -73,7 +74,7 @@ def crash_rounds(url: str) -> None:
         child.join()
         assert child.exitcode == -signal.SIGKILL
         total_acked += acked.value
-        with open_store(url, processes=[process]) as store:  # type: ignore[attr-defined]
+        with closing(open_store(url, processes=[process])) as store:
             checks = list(store.verify())
             assert all(c.ok for c in checks), [c for c in checks if not c.ok]
             fired = sum(store.get(f"c{n}").seq for n in range(CASES))

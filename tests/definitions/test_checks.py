@@ -78,7 +78,9 @@ def build(
             children = spec.get("states", {})
             due = None
             if "on_due" in spec:
-                due = Deadline(Duration.parse("P7D"), spec["on_due"], marks.add(pointer + "/due"))  # type: ignore[arg-type]
+                week = Duration.parse("P7D")
+                assert week is not None
+                due = Deadline(week, spec["on_due"], marks.add(pointer + "/due"))
                 marks.add(pointer + "/on_due")
             checklist = tuple(
                 ChecklistItem(i, _text(lab, i, languages), marks.add(f"{pointer}/checklist/{i}"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -516,9 +516,10 @@ def reference(source: str, data: Mapping[str, Any]) -> bool:
             left, right = number(node.left), number(node.right)
             if isinstance(node.op, ast.Div | ast.FloorDiv | ast.Mod) and right == 0:
                 raise Unknown
-            ops = {ast.Add: lambda: left + right, ast.Sub: lambda: left - right,
-                   ast.Mult: lambda: left * right, ast.Div: lambda: left / right,
-                   ast.FloorDiv: lambda: left // right, ast.Mod: lambda: left % right}
+            ops: dict[type[ast.operator], Callable[[], Any]] = {
+                ast.Add: lambda: left + right, ast.Sub: lambda: left - right,
+                ast.Mult: lambda: left * right, ast.Div: lambda: left / right,
+                ast.FloorDiv: lambda: left // right, ast.Mod: lambda: left % right}
             return ops[type(node.op)]()
         if isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
@@ -555,8 +556,9 @@ def reference(source: str, data: Mapping[str, Any]) -> bool:
             xs = value(node.args[0])
             if xs is None or (name in ("mean", "min", "max") and not xs):
                 raise Unknown
-            return {"len": len, "sum": sum, "min": min, "max": max,
-                    "mean": lambda v: sum(v) / len(v)}[name](xs)
+            functions: dict[str, Callable[[Any], Any]] = {"len": len, "sum": sum, "min": min, "max": max,
+                                                          "mean": lambda v: sum(v) / len(v)}
+            return functions[name](xs)
         raise AssertionError(ast.dump(node))
 
     return truth(ast.parse(source, mode="eval").body) is True

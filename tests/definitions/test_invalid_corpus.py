@@ -102,7 +102,12 @@ def test_invalid_file(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_python_tag_is_not_executed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
-    monkeypatch.setattr(os, "system", lambda *a: calls.append(a) or 0)
+
+    def fake_system(*args: object) -> int:
+        calls.append(args)
+        return 0
+
+    monkeypatch.setattr(os, "system", fake_system)
     monkeypatch.chdir(tmp_path)
     path = CORPUS / "invalid" / "tag_python_object_apply.yaml"
     assert "!!python/object/apply:os.system" in path.read_text(encoding="utf-8")

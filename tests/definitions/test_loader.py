@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -253,7 +254,7 @@ def _fake_distribution(site: Path, name: str, entry_points: str, package: str, c
 
 
 @pytest.fixture
-def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     site = tmp_path / "site"
     _fake_distribution(site, "careflow_fake_plugin", textwrap.dedent("""\
         [careflow.processes]

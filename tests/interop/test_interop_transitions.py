@@ -36,7 +36,7 @@ def machine_for(process: ProcessDefinition, data: Mapping[str, Any] | None = Non
 # -- the differential test ----------------------------------------------------------------------------
 
 
-JUNK = [None, 0, -1, "x", "", True, [], {}, [1, "a"], 10**6]
+JUNK: list[object] = [None, 0, -1, "x", "", True, [], {}, [1, "a"], 10**6]
 
 
 @st.composite
@@ -204,7 +204,7 @@ def test_checklists_are_checked_before_the_state_changes() -> None:
     model.fire("note_in_profil", NURSE)
     assert model.snapshot.ticks == (("triage", "first_note_dips"), ("triage", "first_note_profil"))
     assert model.fire("accept_referral", NURSE, accept)
-    assert model.state == "meet_patient" and model.snapshot.ticks == ()
+    assert model.state == "meet_patient" and not model.snapshot.ticks
     assert model.fire("meeting_overdue", SYSTEM)  # deadline events: an ordinary event for `system`
     assert not model.fire("meeting_overdue", Actor("impostor", {"system"}))
 
@@ -234,7 +234,7 @@ def test_models_start_from_given_data_and_belong_to_one_definition() -> None:
     with pytest.raises(ValueError, match="another definition"):
         to_machine(nested(), model)
     default = to_machine(process)
-    assert default.model.state == "l0_s1"
+    assert isinstance(default.model, CaseModel) and default.model.state == "l0_s1"
 
 
 INLINE = {"inline:nested": nested(), "inline:overlap": loads(OVERLAP)}

@@ -256,7 +256,7 @@ def test_markdown_psht_has_nine_steps() -> None:
 
 # -- overlays -------------------------------------------------------------------------------------
 
-CASE = [
+CASE: list[dict[str, Any]] = [
     {"kind": "opened", "event": None, "from": None, "to": "level_0.l0_s1", "time": "2024-01-01T08:00:00+00:00"},
     {"kind": "fired", "event": "define_concern", "from": "level_0.l0_s1", "to": "level_0.l0_s2",
      "time": "2024-01-02T08:00:00+00:00"},

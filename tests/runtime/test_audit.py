@@ -30,8 +30,10 @@ def sample_case() -> Case:
     case = Case.open(PROCESS, "log-1", actor=CLERK, clock=clock, reason="new referral")
     with contextlib.suppress(GuardFailed):
         case.fire("go", CLERK)
-    for event, data in [("approve", {"ok": True}), ("write", {"note": "første notat ✓"}), ("go", None),
-                        ("back", None), ("go", None), ("write", {"note": "x"}), ("end", None)]:
+    steps: list[tuple[str, dict[str, Any] | None]] = [
+        ("approve", {"ok": True}), ("write", {"note": "første notat ✓"}), ("go", None),
+        ("back", None), ("go", None), ("write", {"note": "x"}), ("end", None)]
+    for event, data in steps:
         clock.advance(minutes=7)
         case.fire(event, CLERK, data, reason=f"because {event}")
     return case
@@ -104,7 +106,7 @@ def _other(value: Any, data: st.DataObject) -> Any:
     # a mapping: change, add or drop a key
     items = dict(value)
     key = data.draw(st.text(min_size=1, max_size=4))
-    if items and data.draw(st.booleans()):
+    if bool(items) and data.draw(st.booleans()):
         items.pop(next(iter(items)))
     else:
         items[key] = data.draw(st.one_of(st.integers(), st.text(max_size=3), st.booleans()))

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from careflow.clock import ManualClock, add_calendar
 from careflow.definitions.loader import loads
+from careflow.runtime.audit import AuditEntry
 from careflow.runtime.compiled import (
     Actor,
     CaseClosed,
     ChecklistOpen,
+    CompiledProcess,
     EventNotAllowed,
     GuardFailed,
     MissingData,
@@ -20,7 +24,7 @@ from careflow.runtime.compiled import (
     compile,
 )
 from careflow.runtime.data import InvalidData
-from careflow.runtime.engine import open_case, step, tick
+from careflow.runtime.engine import Snapshot, open_case, step, tick
 from tests.support import process_text
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -32,19 +36,20 @@ DOCTOR = Actor("dan", {"doctor"})
 
 
 @pytest.fixture(scope="module")
-def flow():  # type: ignore[no-untyped-def]
+def flow() -> CompiledProcess:
     return compile(loads(FLOW))
 
 
-def opened(flow, **data):  # type: ignore[no-untyped-def]
+def opened(flow: CompiledProcess, **data: Any) -> Snapshot:
     return open_case(flow, "c1", NURSE, data, T0)[0]
 
 
-def fire(flow, snap, event, actor=NURSE, data=None, now=T0):  # type: ignore[no-untyped-def]
+def fire(flow: CompiledProcess, snap: Snapshot, event: str, actor: Actor = NURSE,
+         data: Mapping[str, Any] | None = None, now: datetime = T0) -> tuple[Snapshot, tuple[AuditEntry, ...]]:
     return step(flow, snap, event, actor, data, now)
 
 
-def test_step_is_pure_and_returns_one_entry(flow) -> None:  # type: ignore[no-untyped-def]
+def test_step_is_pure_and_returns_one_entry(flow: CompiledProcess) -> None:
     snap = opened(flow, consent=True)
     snap, _ = fire(flow, snap, "check_id")
     before = copy.deepcopy(tuple(snap))
@@ -62,7 +67,7 @@ def test_compile_is_cached_by_identity() -> None:
     assert compile(loads(FLOW)) is not compile(process)
 
 
-def test_role_failure_and_guard_failure_are_told_apart(flow) -> None:  # type: ignore[no-untyped-def]
+def test_role_failure_and_guard_failure_are_told_apart(flow: CompiledProcess) -> None:
     snap = opened(flow)
     with pytest.raises(GuardFailed) as guard:
         fire(flow, snap, "start")  # the nurse's candidate: consent is false
@@ -74,7 +79,7 @@ def test_role_failure_and_guard_failure_are_told_apart(flow) -> None:  # type: i
     assert new.leaf == "done"
 
 
-def test_refusal_carries_denied_entry_and_unchanged_snapshot(flow) -> None:  # type: ignore[no-untyped-def]
+def test_refusal_carries_denied_entry_and_unchanged_snapshot(flow: CompiledProcess) -> None:
     snap = opened(flow)
     with pytest.raises(GuardFailed) as info:
         fire(flow, snap, "start", data=None)
@@ -84,14 +89,14 @@ def test_refusal_carries_denied_entry_and_unchanged_snapshot(flow) -> None:  # t
         "denied", "guard-failed", "intake", "intake")
 
 
-def test_event_not_allowed_lists_possible_events(flow) -> None:  # type: ignore[no-untyped-def]
+def test_event_not_allowed_lists_possible_events(flow: CompiledProcess) -> None:
     with pytest.raises(EventNotAllowed) as info:
         fire(flow, opened(flow), "deepen")
     assert set(info.value.possible) == {"check_id", "give_consent", "start"}
     assert "no transition for 'deepen' from 'intake'" in info.value.reasons[0]
 
 
-def test_checklist_gates_leaving_and_names_labels(flow) -> None:  # type: ignore[no-untyped-def]
+def test_checklist_gates_leaving_and_names_labels(flow: CompiledProcess) -> None:
     snap = opened(flow, consent=True)
     with pytest.raises(ChecklistOpen) as info:
         fire(flow, snap, "start")
@@ -102,7 +107,7 @@ def test_checklist_gates_leaving_and_names_labels(flow) -> None:  # type: ignore
     assert snap.ticks == ()  # ticks belong to an entry into the state
 
 
-def test_compound_states_enter_initial_children_and_exit_from_any_child(flow) -> None:  # type: ignore[no-untyped-def]
+def test_compound_states_enter_initial_children_and_exit_from_any_child(flow: CompiledProcess) -> None:
     snap = opened(flow, consent=True)
     snap, _ = fire(flow, fire(flow, snap, "check_id")[0], "start")
     snap, entries = fire(flow, snap, "deepen")
@@ -115,7 +120,7 @@ def test_compound_states_enter_initial_children_and_exit_from_any_child(flow) ->
     assert again.leaf == "l1_a"
 
 
-def test_event_data_is_validated_and_required(flow) -> None:  # type: ignore[no-untyped-def]
+def test_event_data_is_validated_and_required(flow: CompiledProcess) -> None:
     snap = opened(flow, consent=True)
     snap, _ = fire(flow, fire(flow, snap, "check_id")[0], "start")
     with pytest.raises(MissingData) as missing:
@@ -131,7 +136,7 @@ def test_event_data_is_validated_and_required(flow) -> None:  # type: ignore[no-
     assert snap.data["score"] == 7 and dict(entries[0].data) == {"value": 7}
 
 
-def test_append_respects_max_items(flow) -> None:  # type: ignore[no-untyped-def]
+def test_append_respects_max_items(flow: CompiledProcess) -> None:
     snap = opened(flow, consent=True)
     snap, _ = fire(flow, fire(flow, snap, "check_id")[0], "start")
     for text in ("a", "b"):
@@ -141,7 +146,7 @@ def test_append_respects_max_items(flow) -> None:  # type: ignore[no-untyped-def
         fire(flow, snap, "note", data={"text": "c"})
 
 
-def test_guard_on_event_data(flow) -> None:  # type: ignore[no-untyped-def]
+def test_guard_on_event_data(flow: CompiledProcess) -> None:
     snap = opened(flow, consent=True)
     for event in ("check_id", "start", "deepen", "next"):
         snap, _ = fire(flow, snap, event)
@@ -151,13 +156,13 @@ def test_guard_on_event_data(flow) -> None:  # type: ignore[no-untyped-def]
     assert fire(flow, snap, "judged", data={"grade": 4})[0].leaf == "done"
 
 
-def test_closed_case_refuses_everything(flow) -> None:  # type: ignore[no-untyped-def]
+def test_closed_case_refuses_everything(flow: CompiledProcess) -> None:
     snap, _ = fire(flow, opened(flow), "start", DOCTOR)
     with pytest.raises(CaseClosed):
         fire(flow, snap, "start", DOCTOR)
 
 
-def test_deadlines_start_on_entry_and_fire_once(flow) -> None:  # type: ignore[no-untyped-def]
+def test_deadlines_start_on_entry_and_fire_once(flow: CompiledProcess) -> None:
     snap = opened(flow, consent=True)
     snap, _ = fire(flow, fire(flow, snap, "check_id")[0], "start")
     assert [(t.state, t.due_at) for t in snap.timers] == [("level_1", datetime(2026, 2, 5, 8, 0, tzinfo=UTC))]
