@@ -194,8 +194,8 @@ def test_handoff_opens_a_linked_case(relay: ProcessDefinition, followup: Process
     assert child.verify() and case.verify()
 
 
-def test_json_round_trip_is_lossless(relay: ProcessDefinition, followup: ProcessDefinition) -> None:
-    clock = ManualClock(T0)
+def test_json_round_trip_is_lossless(relay: ProcessDefinition, followup: ProcessDefinition, clock: ManualClock
+                                     ) -> None:
     case = started(relay, followup, clock=clock)
     with pytest.raises(RoleDenied):
         case.fire("open_log", ANN, {"weird": {1, 2}})  # not JSON: logged as its repr
@@ -229,8 +229,7 @@ def test_from_json_refuses_tampering(relay: ProcessDefinition) -> None:
         Case.from_json(relay, json.dumps(body), resolver=resolve)
 
 
-def test_deadlines_with_manual_clock(relay: ProcessDefinition) -> None:
-    clock = ManualClock(T0)
+def test_deadlines_with_manual_clock(relay: ProcessDefinition, clock: ManualClock) -> None:
     case = started(relay, clock=clock)
     quiet = new_case(relay, case_id="quiet", clock=clock)
     assert case.due_at == T0 + timedelta(days=14) and quiet.due_at is None

@@ -21,7 +21,7 @@ from careflow.runtime.compiled import SYSTEM, Actor, ChecklistOpen
 from careflow.runtime.data import InvalidData
 from careflow.runtime.registry import Registry
 from careflow.testing.strategies import WALK_TIME, Step, actors, event_data, pool, walks
-from tests.support import DOCTOR, NURSE, process_text
+from tests.support import DOCTOR, NURSE, load_process, process_text
 
 PROCESSES: dict[str, ProcessDefinition] = {pid: load(pid) for pid in bundled()}
 
@@ -112,7 +112,6 @@ NESTED = process_text("nested")
 # Several candidates for one event in one state, declared on the leaf and on its ancestors, a multi-source
 # transition, a checklist with a skip_checklist way out, and a target inside its declaring state: what
 # the bundled processes lack (none of them has two candidates for an event in the same state).
-OVERLAP = process_text("overlap")
 
 
 def nested() -> ProcessDefinition:
@@ -237,4 +236,4 @@ def test_models_start_from_given_data_and_belong_to_one_definition() -> None:
     assert isinstance(default.model, CaseModel) and default.model.state == "l0_s1"
 
 
-INLINE = {"inline:nested": nested(), "inline:overlap": loads(OVERLAP)}
+INLINE = {"inline:nested": nested(), "inline:overlap": load_process("overlap")}

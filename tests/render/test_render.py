@@ -20,12 +20,13 @@ from typing import Any
 import pytest
 
 from careflow.cli.main import main
-from careflow.definitions.loader import bundled, load, loads
+from careflow.definitions.loader import bundled, load
+from careflow.model.definition import ProcessDefinition
 from careflow.render import Overlay, read_history, render, render_bytes, to_dot, to_markdown, to_mermaid
 from careflow.render.common import classify, wrap
 from careflow.render.mermaid import escape
 from careflow.render.overlay import HistoryError
-from tests.support import GOLDEN, ROOT, process_text
+from tests.support import GOLDEN, ROOT, load_process
 
 UPDATE = os.environ.get("CAREFLOW_UPDATE_GOLDEN") == "1"
 HAS_DOT = shutil.which("dot") is not None
@@ -34,12 +35,11 @@ PROCESSES = bundled()
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-TRICKY = process_text("tricky")
 
 
 @pytest.fixture(scope="module")
-def tricky() -> Any:
-    return loads(TRICKY, "tricky.yaml")
+def tricky() -> ProcessDefinition:
+    return load_process("tricky", "tricky.yaml")
 
 
 # -- golden files ---------------------------------------------------------------------------------

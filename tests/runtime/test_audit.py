@@ -14,14 +14,11 @@ from hypothesis import strategies as st
 
 from careflow.cases.case import Case
 from careflow.clock import ManualClock
-from careflow.definitions.loader import loads
 from careflow.runtime.audit import FIELDS, GENESIS, AuditEntry, canonical, verify
 from careflow.runtime.compiled import Actor, GuardFailed
-from tests.support import process_text
+from tests.support import load_process
 
-LOG = process_text("log")
-
-PROCESS = loads(LOG)
+PROCESS = load_process("log")
 CLERK = Actor("kim", {"clerk"})
 
 

@@ -9,16 +9,13 @@ import pytest
 
 from careflow.cases.case import ActionFailed, Case, CaseView
 from careflow.clock import ManualClock
-from careflow.definitions.loader import loads
 from careflow.errors import DefinitionError
 from careflow.runtime.audit import AuditEntry
 from careflow.runtime.compiled import Actor, GuardFailed, compile
 from careflow.runtime.registry import Registry
-from tests.support import process_text
+from tests.support import load_process
 
-SCHOOL = process_text("school")
-
-PROCESS = loads(SCHOOL)
+PROCESS = load_process("school")
 TEACHER = Actor("tia", {"teacher"})
 
 

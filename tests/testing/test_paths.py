@@ -12,6 +12,7 @@ import pytest
 import careflow.cli.testing  # noqa: F401  (registers `careflow paths` and `careflow coverage`)
 from careflow.cli.main import main
 from careflow.definitions.loader import bundled, load, loads
+from careflow.model.definition import ProcessDefinition
 from careflow.testing import assert_replays, generate_paths
 from careflow.testing.coverage import read_history
 from careflow.testing.paths import PathSet
@@ -108,15 +109,15 @@ def test_uncoverable_transitions_are_listed_with_a_reason() -> None:
     assert "not covered" in result.report() and "impossible@start" in result.report()
 
 
-def test_max_length_limits_the_planned_moves() -> None:
-    result = generate_paths(load("psht"), "states", max_length=3)
+def test_max_length_limits_the_planned_moves(psht: ProcessDefinition) -> None:
+    result = generate_paths(psht, "states", max_length=3)
     assert result.uncovered
     assert all("--max-length 3" in u.reason for u in result.uncovered if u.item == "closed_reported_to_ke")
 
 
-def test_unknown_cover_kind() -> None:
+def test_unknown_cover_kind(psht: ProcessDefinition) -> None:
     with pytest.raises(ValueError, match="cover must be one of"):
-        generate_paths(load("psht"), "edges")
+        generate_paths(psht, "edges")
 
 
 def test_generation_and_replay_of_all_bundled_processes_is_quick(tmp_path: Path) -> None:

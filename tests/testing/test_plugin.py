@@ -12,6 +12,7 @@ import pytest
 from careflow.cases.case import Case
 from careflow.clock import ManualClock
 from careflow.definitions.loader import load
+from careflow.model.definition import ProcessDefinition
 from careflow.runtime.compiled import RoleDenied
 from careflow.testing import assert_denied, assert_reaches, assert_replays
 from tests.support import GP, HISTORIES, NURSE, SECRETARY, process_text
@@ -155,8 +156,8 @@ def test_ini_option_names_the_default_process(pytester: pytest.Pytester) -> None
 
 
 @pytest.fixture
-def psht_case() -> Case:
-    return Case.open(load("psht"), "p-1", clock=ManualClock())
+def psht_case(psht: ProcessDefinition) -> Case:
+    return Case.open(psht, "p-1", clock=ManualClock())
 
 
 def test_assert_denied_reasons(psht_case: Case) -> None:

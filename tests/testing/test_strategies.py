@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 from careflow.cases.case import Case
 from careflow.clock import FixedClock
 from careflow.definitions.builder import scope_fields
-from careflow.definitions.loader import bundled, load, loads
+from careflow.definitions.loader import bundled, load
 from careflow.model.definition import DataType, ProcessDefinition
 from careflow.runtime.compiled import SYSTEM, Actor, compile
 from careflow.runtime.data import validator
 from careflow.testing.strategies import WALK_TIME, Step, actors, event_data, pool, run_walk, values, walks
-from tests.support import process_text
+from tests.support import load_process
 
 PROCESSES: dict[str, ProcessDefinition] = {pid: load(pid) for pid in bundled()}
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -112,13 +112,12 @@ def test_walks_are_deterministic_under_hypothesis() -> None:
     assert collect() == collect()
 
 
-CASE_ROLE = process_text("case_role")
 
 
 @SETTINGS
 @given(data=st.data())
 def test_case_roles_go_to_actors_who_then_use_them(data: st.DataObject) -> None:
-    process = loads(CASE_ROLE)
+    process = load_process("case_role")
     team = [Actor("lea", {"leader"}), Actor("hal")]
     walk = data.draw(walks(process, 10, actors=team))
     assert {s.actor for s in walk} <= set(team)
