@@ -3,7 +3,7 @@
     python scripts/make_docs.py          # (re)write docs/diagrams/ and docs/diagrams.md
     python scripts/make_docs.py --check  # exit 1 if a checked-in file differs from a fresh one
 
-tests/test_render.py runs the same comparison, so CI fails when the checked-in diagrams are stale.
+tests/render/test_render.py runs the same comparison, so CI fails when the checked-in diagrams are stale.
 Processes with levels or phases are drawn top to bottom, levels side by side like the BTI poster;
 flat flows (PSHT's nine steps) left to right, like the flytskjema's columns.
 """

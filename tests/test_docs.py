@@ -9,9 +9,9 @@ import pytest
 
 from careflow.definitions.loader import validate_text
 from careflow.definitions.yamlsafe import read_yaml
+from tests.support import DOCS, ROOT
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = ROOT / "README.md"
 _BLOCK = re.compile(r"```(yaml|python)\n(.*?)```", re.S)
 
 
