@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from careflow.model.definition import Duration, FrozenMap, Text, freeze, thaw
+from careflow.model.durations import Duration
+from careflow.model.frozen import FrozenMap, freeze, thaw
+from careflow.model.text import Text
 
 
 @pytest.mark.parametrize(("text", "years", "months", "days", "seconds", "short"), [

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from careflow.model.definition import DataType
+from careflow.model.datatypes import DataType
 from careflow.model.values import describe, value_problem
 
 WHOLE = DataType("integer", minimum=0, maximum=10)
