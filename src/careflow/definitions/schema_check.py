@@ -20,10 +20,15 @@ _ID_HINT = "use lower-case letters, digits and '_', starting with a letter (e.g.
 
 
 @cache
-def process_schema() -> dict[str, Any]:
-    text = resources.files("careflow.definitions").joinpath("process.schema.json").read_text("utf-8")
+def packaged_schema(package: str, name: str) -> dict[str, Any]:
+    """A JSON Schema shipped inside a careflow package (the process and the history schema), read once."""
+    text = resources.files(package).joinpath(name).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+def process_schema() -> dict[str, Any]:
+    return packaged_schema("careflow.definitions", "process.schema.json")
 
 
 @cache
@@ -33,7 +38,7 @@ def _validator() -> Any:
     return jsonschema.Draft202012Validator(process_schema())
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -51,7 +56,7 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-_EXPECTED = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
+EXPECTED_TYPES = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
              "number": "a number", "boolean": "true or false", "null": "null"}
 
 
@@ -94,7 +99,7 @@ def check_schema(doc: Any, marks: Mapping[str, Mark], file: str | None) -> list[
     return out
 
 
-def _loc(marks: Mapping[str, Mark], file: str | None, pointer: str, value: bool) -> SourceLocation:
+def locate(marks: Mapping[str, Mark], file: str | None, pointer: str, value: bool) -> SourceLocation:
     p = pointer
     while p not in marks and p:
         p = p.rsplit("/", 1)[0]
@@ -118,9 +123,9 @@ def _diagnose(error: Any, marks: Mapping[str, Mark], file: str | None) -> list[D
         # jsonschema reports a bad key at its mapping; point at the key itself
         kp = pointer_join(pointer, instance)
         if path and path[-1] in ("label", "description", "title"):
-            return [Diagnostic("CF106", f"unknown language '{instance}' in {where}", _loc(marks, file, kp, False),
+            return [Diagnostic("CF106", f"unknown language '{instance}' in {where}", locate(marks, file, kp, False),
                                _LANGUAGE_HINT)]
-        return [Diagnostic("CF107", f"'{instance}' is not a valid name in {where}", _loc(marks, file, kp, False),
+        return [Diagnostic("CF107", f"'{instance}' is not a valid name in {where}", locate(marks, file, kp, False),
                            _ID_HINT)]
     if kind == "additionalProperties" and isinstance(instance, dict):
         allowed = list(schema.get("properties", {}))
@@ -129,7 +134,7 @@ def _diagnose(error: Any, marks: Mapping[str, Mark], file: str | None) -> list[D
             if key in schema.get("properties", {}):
                 continue
             kp = pointer_join(pointer, key)
-            out.append(Diagnostic("CF103", f"unknown key '{key}' in {where}", _loc(marks, file, kp, False),
+            out.append(Diagnostic("CF103", f"unknown key '{key}' in {where}", locate(marks, file, kp, False),
                                   did_you_mean(key, allowed, "key")))
         return out
     if kind == "required":
@@ -137,12 +142,12 @@ def _diagnose(error: Any, marks: Mapping[str, Mark], file: str | None) -> list[D
         hint = None
         if path and path[0] == "transitions" and "event" in missing:
             hint = "every transition needs 'event' and 'from' (and 'to', or 'internal: true')"
-        return [Diagnostic("CF102", f"'{m}' is required in {where}", _loc(marks, file, pointer, False), hint)
+        return [Diagnostic("CF102", f"'{m}' is required in {where}", locate(marks, file, pointer, False), hint)
                 for m in missing]
     if kind == "type":
         expected = schema.get("type")
         names = [expected] if isinstance(expected, str) else list(expected or [])
-        want = " or ".join(_EXPECTED.get(n, n) for n in names)
+        want = " or ".join(EXPECTED_TYPES.get(n, n) for n in names)
         hint = None
         if path == ["version"] and isinstance(instance, int | float):
             hint = f'quote it: version: "{instance}"'
@@ -150,10 +155,10 @@ def _diagnose(error: Any, marks: Mapping[str, Mark], file: str | None) -> list[D
             hint = "quote the value to make it text" if "string" in names else None
         elif "boolean" in names and isinstance(instance, str):
             hint = "write true or false without quotes (yes/no/on/off are text in careflow files)"
-        return [Diagnostic("CF101", f"{where} must be {want}, not {_type_name(instance)}",
-                           _loc(marks, file, pointer, True), hint)]
+        return [Diagnostic("CF101", f"{where} must be {want}, not {type_name(instance)}",
+                           locate(marks, file, pointer, True), hint)]
     if kind == "const" and path == ["careflow"]:
-        return [Diagnostic("CF110", f"unsupported format version {instance!r}", _loc(marks, file, pointer, True),
+        return [Diagnostic("CF110", f"unsupported format version {instance!r}", locate(marks, file, pointer, True),
                            "this careflow reads format 1: write 'careflow: 1'")]
     if kind == "enum":
         options = [str(o) for o in schema.get("enum", [])]
@@ -161,16 +166,16 @@ def _diagnose(error: Any, marks: Mapping[str, Mark], file: str | None) -> list[D
             close = did_you_mean(str(instance), options) or ""
             hint = (close + " " if close.startswith("did you mean") else "") + _LANGUAGE_HINT
             return [Diagnostic("CF106", f"unknown language {instance!r} in {where}",
-                               _loc(marks, file, pointer, True), hint)]
-        return [Diagnostic("CF107", f"{instance!r} is not allowed in {where}", _loc(marks, file, pointer, True),
+                               locate(marks, file, pointer, True), hint)]
+        return [Diagnostic("CF107", f"{instance!r} is not allowed in {where}", locate(marks, file, pointer, True),
                            "allowed: " + ", ".join(options))]
     if kind == "pattern":
         return [Diagnostic("CF107", f"{instance!r} is not a valid name for {where}",
-                           _loc(marks, file, pointer, True), _ID_HINT)]
+                           locate(marks, file, pointer, True), _ID_HINT)]
     if kind in ("minLength", "minProperties", "minItems") and instance in ("", {}, []):
-        return [Diagnostic("CF107", f"{where} must not be empty", _loc(marks, file, pointer, True))]
+        return [Diagnostic("CF107", f"{where} must not be empty", locate(marks, file, pointer, True))]
     if kind == "uniqueItems":
-        return [Diagnostic("CF107", f"{where} lists the same value twice", _loc(marks, file, pointer, True),
+        return [Diagnostic("CF107", f"{where} lists the same value twice", locate(marks, file, pointer, True),
                            "remove the repeated value")]
     # minimum, maximum, maxLength, …: jsonschema's message is already plain.
-    return [Diagnostic("CF107", f"{where}: {error.message}", _loc(marks, file, pointer, True))]
+    return [Diagnostic("CF107", f"{where}: {error.message}", locate(marks, file, pointer, True))]
