@@ -265,7 +265,8 @@ def history_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return found
 
 
-# The entry form is re-exported for modules that read it from here (replay, report).
+# The entry form is re-exported for replay.py and report.py, which import it from here; once they import
+# careflow.history.entries, these names leave __all__ and the import list above.
 __all__ = ["ABSENT", "ACTOR", "CASE_FORMAT", "CASE_ID", "CODE", "DATA", "DETAIL", "ENVELOPE_KEYS", "EPOCH", "EVENT",
            "HASH", "HISTORY_SUFFIXES", "KIND", "PREV_HASH", "PROCESS_ID", "PROCESS_VERSION", "REASON", "REF", "ROLES",
            "SEQ", "SOURCE", "TARGET", "TIME", "TRANSITION", "Entry", "History", "HistoryFileError", "Problem",

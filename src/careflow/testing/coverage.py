@@ -5,8 +5,8 @@ The same bookkeeping serves path generation (what a generated history covers) an
 
 Histories are read by ``careflow.history`` (the one reader, which replay uses too). Their entries are the
 audit log's own JSON (``from``/``to``/``transition``) or hand-written ones (``from``/``to`` when given, no
-``transition``). A move's transition is then found the way the
-engine would: the candidates for its event at its source leaf, told apart by their target.
+``transition``). A move's transition is then found the way the engine would: the candidates for its event
+at its source leaf, told apart by their target.
 """
 
 from __future__ import annotations
