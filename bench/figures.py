@@ -57,7 +57,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 # -- replay ---------------------------------------------------------------------------------------------
 # `generate` writes the same walked cases twice into --dir:
 #   cases.jsonl    one case a line, exactly Case.to_json() (the case document, "history" inside);
-#   history.jsonl  careflow's history file format, careflow.history.reader.dumps_jsonl: one entry a line, in the
+#   history.jsonl  careflow's history file format, careflow.history.dumps_jsonl: one entry a line, in the
 #                  canonical form the hashes cover; the cases one after another (a case starts at its
 #                  'opened' entry), as an audit export or an event store would write them.
 # careflow.history.replay.replay is measured once it exists and replays a sample case to 'closed'; until then
@@ -183,7 +183,7 @@ def _check(be: Backend, results: Iterable[Any], n: int) -> None:
 
 
 def generate(n: int, data: Path) -> dict[str, Any]:
-    dumps_jsonl = import_module("careflow.history.reader").dumps_jsonl
+    dumps_jsonl = import_module("careflow.history").dumps_jsonl
     cases = _walked_cases(n)
     data.mkdir(parents=True, exist_ok=True)
     with (data / CASES).open("w", encoding="utf-8") as out:

@@ -221,3 +221,41 @@ class ProcessNotFound(CareflowError):
         self.name = name
         hint = did_you_mean(name, known, "process")
         super().__init__(f"no process named '{name}'" + (f"; {hint}" if hint else ""))
+
+
+# -- histories, render, cli --
+
+CODES.update({
+    "CF970": "render-failed",
+    "CF971": "graphviz-missing",
+})
+
+
+class HistoryFileError(CareflowError):
+    """A history file that cannot be read or does not fit the history schema; ``diagnostics`` says where.
+
+    The one error of the one history reader (``careflow.history``): replay, coverage, overlays and the
+    pytest plugin all raise it."""
+
+    code = "CF009"
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], file: str | None = None) -> None:
+        self.diagnostics = list(diagnostics)
+        self.file = file
+        first = self.diagnostics[0].format() if self.diagnostics else "unreadable"
+        super().__init__(f"{file or 'history'}: {len(self.diagnostics)} problem(s); first: {first}")
+
+    def format(self) -> str:
+        return "\n".join(d.format() for d in self.diagnostics)
+
+
+class RenderError(CareflowError):
+    """A diagram cannot be produced: an unknown format, or Graphviz failed."""
+
+    code = "CF970"
+
+
+class GraphvizMissing(RenderError):
+    """Graphviz's ``dot`` is needed (svg, png, pdf) but not installed; the message says how to install it."""
+
+    code = "CF971"

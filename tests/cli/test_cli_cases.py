@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import careflow.cli.cases  # noqa: F401  (registers the commands until the lead wires the module in)
 from careflow.cli.cases import parse_data
 from careflow.cli.main import main
 

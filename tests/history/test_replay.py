@@ -15,22 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import careflow.cli.replay  # noqa: F401 - registers the command
 from careflow.cases.case import Case, HistoryError
 from careflow.cli.main import main
 from careflow.clock import ManualClock
 from careflow.definitions.builder import scope_fields
 from careflow.definitions.loader import load, loads
+from careflow.history import HistoryFileError, dumps_jsonl, dumps_yaml, loads_history, read_history
 from careflow.history.check import _validator
-from careflow.history.reader import (
-    HistoryFileError,
-    Problem,
-    dumps_jsonl,
-    dumps_yaml,
-    loads_history,
-    normalise,
-    read_history,
-)
+from careflow.history.entries import Problem, normalise
 from careflow.history.replay import replay
 from careflow.model.datatypes import DataType
 from careflow.model.definition import ProcessDefinition
@@ -324,7 +316,7 @@ def test_cli_against_lists_the_breaking_histories(tmp_path: Path, capsys: pytest
     out = capsys.readouterr().out.splitlines()
     assert code == 1 and len(out) == 2
     assert out[0].startswith(f"{cases / 'full.jsonl'}:") and "guard false" in out[0] and "[guard-failed]" in out[0]
-    assert out[1].startswith("2 replayed, 1 diverged, 0 unreadable in ")
+    assert out[1].startswith("2 histories: 1 replayed, 1 diverged in ")
 
 
 # -- the CLI --------------------------------------------------------------------------------------------
@@ -348,13 +340,13 @@ def histories(tmp_path: Path) -> Path:
 def test_cli_exit_codes_and_summary(histories: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "psht", str(histories / "ok")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("2 replayed, 0 diverged, 0 unreadable in ")
+    assert out.startswith("2 histories: 2 replayed in ")
     assert main(["replay", "psht", str(histories)]) == 1
     lines = capsys.readouterr().out.splitlines()
     i = index_of("patient_met")
     assert f"{histories / 'bad.jsonl'}:{i + 1}: entry {i}: the recorded event" in lines[0]
     assert lines[1].startswith(f"{histories / 'broken.jsonl'}:2: error CF101")
-    assert lines[-1].startswith("3 replayed, 1 diverged, 1 unreadable in ")
+    assert lines[-1].startswith("4 histories: 2 replayed, 1 diverged, 1 unreadable in ")
     assert main(["replay", "psht", str(histories / "bad.jsonl"), "-q"]) == 1
     assert len(capsys.readouterr().out.splitlines()) == 1  # the problem only, no summary
     assert main(["replay", "psht", str(histories / "missing.jsonl")]) == 2
@@ -459,7 +451,7 @@ def test_history_schema_is_valid_and_documents_the_example() -> None:
     import jsonschema
     import yaml
 
-    from careflow.history.reader import history_schema
+    from careflow.history import history_schema
 
     schema = history_schema()
     jsonschema.Draft202012Validator.check_schema(schema)

@@ -21,11 +21,12 @@ import pytest
 
 from careflow.cli.main import main
 from careflow.definitions.loader import bundled, load
+from careflow.errors import HistoryFileError
+from careflow.history import read_history
 from careflow.model.definition import ProcessDefinition
-from careflow.render import Overlay, read_history, render, render_bytes, to_dot, to_markdown, to_mermaid
+from careflow.render import Overlay, render, render_bytes, to_dot, to_markdown, to_mermaid
 from careflow.render.common import classify, wrap
 from careflow.render.mermaid import escape
-from careflow.render.overlay import HistoryError
 from tests.support import GOLDEN, ROOT, load_process
 
 UPDATE = os.environ.get("CAREFLOW_UPDATE_GOLDEN") == "1"
@@ -288,24 +289,29 @@ def test_overlay_from_cases_weights_edges() -> None:
     assert "n = 3 cases" in dot and "penwidth=7.00" in dot and "penwidth=0.60" in dot
 
 
+#: CASE as a history file holds it: every entry says who acted.
+RECORDED = [dict(r, actor="ann", roles=["nurse"]) for r in CASE]
+
+
 def test_read_history_formats_and_errors(tmp_path: Path) -> None:
     lines = tmp_path / "h.jsonl"
-    lines.write_text("\n".join(json.dumps(r) for r in CASE) + "\n\n", "utf-8")
-    assert read_history(lines) == CASE
+    lines.write_text("\n".join(json.dumps(r) for r in RECORDED) + "\n\n", "utf-8")
+    assert Overlay.from_case(read_history(lines)) == Overlay.from_case(CASE)
     array = tmp_path / "h.json"
-    array.write_text(json.dumps(CASE), "utf-8")
-    assert read_history(array) == CASE
+    array.write_text(json.dumps(RECORDED), "utf-8")
+    assert Overlay.from_case(read_history(array)) == Overlay.from_case(CASE)
     bad = tmp_path / "bad.jsonl"
-    bad.write_text(json.dumps(CASE[0]) + "\n{not json\n", "utf-8")
-    with pytest.raises(HistoryError, match=r"bad.jsonl:2:2: not valid JSON"):
+    bad.write_text(json.dumps(RECORDED[0]) + "\n{not json\n", "utf-8")
+    with pytest.raises(HistoryFileError, match=r"bad.jsonl:2:2: error CF001"):
         read_history(bad)
-    bad.write_text(json.dumps({"kind": "fired", "from": "a"}) + "\n", "utf-8")
-    with pytest.raises(HistoryError, match=r"line 1: a 'fired' record needs 'to'"):
+    bad.write_text(json.dumps({"kind": "fired", "from": "a", "to": "b", "roles": []}) + "\n", "utf-8")
+    with pytest.raises(HistoryFileError, match=r"bad.jsonl:1: error CF102 .*'actor' is required"):
         read_history(bad)
-    bad.write_text(json.dumps([{"kind": "fired", "to": "a", "time": "yesterday"}]), "utf-8")
-    with pytest.raises(HistoryError, match=r"record 1: 'time' is not an ISO-8601"):
+    bad.write_text(json.dumps([{"kind": "fired", "event": "e", "to": "a", "time": "yesterday", "actor": "ann",
+                                "roles": []}]), "utf-8")
+    with pytest.raises(HistoryFileError, match=r"'time' is not an ISO 8601 time"):
         read_history(bad)
-    with pytest.raises(HistoryError, match="cannot read"):
+    with pytest.raises(HistoryFileError, match="cannot read"):
         read_history(tmp_path / "missing.jsonl")
 
 
@@ -318,7 +324,7 @@ def test_cli_render_text_formats(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert main(["render", "bti_children", "-f", "mermaid", "-o", str(tmp_path / "b.mmd")]) == 0
     assert check_mermaid((tmp_path / "b.mmd").read_text("utf-8")) == []
     history = tmp_path / "case.jsonl"
-    history.write_text("\n".join(json.dumps(r) for r in CASE), "utf-8")
+    history.write_text("\n".join(json.dumps(r) for r in RECORDED), "utf-8")
     assert main(["render", "bti_children", "--case", str(history)]) == 0
     assert "Her er saka no" in capsys.readouterr().out
 

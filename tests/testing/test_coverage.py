@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-import careflow.cli.testing  # noqa: F401  (registers `careflow coverage`)
 from careflow.cases.case import Case
 from careflow.cli.main import main
 from careflow.clock import ManualClock
 from careflow.definitions.loader import load
+from careflow.errors import HistoryFileError
+from careflow.history import history_files
 from careflow.runtime.compiled import compile
 from careflow.testing import generate_paths, history_coverage, read_history
-from careflow.testing.coverage import HistoryFileError, decision_exits, history_files
+from careflow.testing.coverage import decision_exits
 from tests.support import GP, NURSE
 
 
@@ -88,8 +89,8 @@ def test_history_formats(tmp_path: Path) -> None:
         "  - {kind: fired, event: end_early, actor: nora, roles: [nurse], from: referral, to: ended_early,\n"
         "     data: {closing_reason: moved}}\n")
     histories = [read_history(f) for f in history_files([tmp_path])]
-    assert [h.process for h in histories] == ["psht"] * 4
-    assert [h.case_id for h in histories] == ["psht-short"] * 3 + ["hand-1"]
+    assert [h.process_id() for h in histories] == ["psht"] * 4
+    assert [h.named_case_id() for h in histories] == ["psht-short"] * 3 + ["hand-1"]
     assert [len(h.entries) for h in histories] == [4, 4, 4, 2]
     report = history_coverage(load("psht"), histories)
     assert report.cases == 4 and report.transitions["end_early@referral"] == 4

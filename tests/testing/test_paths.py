@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import careflow.cli.testing  # noqa: F401  (registers `careflow paths` and `careflow coverage`)
 from careflow.cli.main import main
 from careflow.definitions.loader import bundled, load, loads
+from careflow.history import read_history
 from careflow.model.definition import ProcessDefinition
 from careflow.testing import assert_replays, generate_paths
-from careflow.testing.coverage import read_history
 from careflow.testing.paths import PathSet
 from tests.support import process_text
 
@@ -56,8 +55,8 @@ def test_every_generated_history_is_complete_and_replays(process_id: str, cover:
         assert case.closed, f"{path.name} ends in {case.state}, not a final state"
         assert case.verify().ok
         history = read_history(file)
-        assert history.process == process_id and history.case_id == path.name
-        assert [e["seq"] for e in history.entries] == list(range(len(case.history)))
+        assert history.process_id() == process_id and history.named_case_id() == path.name
+        assert [e["seq"] for e in history.records()] == list(range(len(case.history)))
         assert_replays(process_id, file)
 
 

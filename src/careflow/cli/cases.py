@@ -1,7 +1,8 @@
 """``careflow case …``, ``careflow due`` and ``careflow audit verify``: the CLI over a case store.
 
 The store is ``--store URL``, else ``$CAREFLOW_STORE``, else ``sqlite:///careflow.db``. Every command
-only calls the store API; imports happen inside the commands so ``careflow --help`` stays fast.
+only calls the store API; this module is imported only when one of them runs (``careflow.cli.commands``),
+and the store is imported inside the commands.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from careflow.cli.main import err, out, register
+from careflow.cli.console import err, out
 
 if TYPE_CHECKING:
     from careflow.cases.store import CaseStore
@@ -295,7 +296,3 @@ def add_audit(p: argparse.ArgumentParser) -> None:
     v.add_argument("--no-replay", action="store_true", help="only the hash chains, no replay of each log")
     v.add_argument("-v", "--verbose", action="store_true", help="list intact cases too")
 
-
-register("case", "open, fire, show, list, export and import cases in a store", add_case, run_case)
-register("due", "list (and with --fire, fire) the cases whose deadlines have passed", add_due, run_due)
-register("audit", "verify the audit trail of a store", add_audit, run_verify)

@@ -8,11 +8,18 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from careflow.cli.main import main as cli
+
+if TYPE_CHECKING:
+    from careflow.cases.store import CaseStore
+    from careflow.clock import ManualClock
+
+_REFERRAL = {"referrer_kind": "gp", "referral_channel": "dips", "referral_reason": "falls at home"}
 
 _BROKEN = """\
 careflow: 1
@@ -79,7 +86,7 @@ def main() -> int:
 
 
 def run_cases(url: str) -> int:
-    from careflow import Actor, CareflowError, Case, ManualClock, load
+    from careflow import Actor, CareflowError, ManualClock
     from careflow.cases.store import open_store
 
     clock = ManualClock(datetime(2026, 9, 7, 8, 30, tzinfo=UTC))
@@ -99,10 +106,22 @@ def run_cases(url: str) -> int:
         for child in done.spawned:
             print(f"  spawned  {store.get(child).process_id} case {child} (stored in the same transaction)")
 
+    _psht_to_exit_c(store, clock, fire)
+    _bti_up_and_down(store, clock, fire)
+    _psht_waiting(store, clock, fire)
+    return 0
+
+
+Fire = Callable[..., None]  # fire(case_id, event, actor, data=None, reason=None), printing what happened
+
+
+def _psht_to_exit_c(store: CaseStore, clock: ManualClock, fire: Fire) -> None:
+    from careflow import Actor, Case, load
+
     gp, nurse, doctor = Actor("dr-gran", {"referrer"}), Actor("nora", {"nurse"}), Actor("dag", {"doctor"})
     store.create(Case.open(load("psht"), "psht-2026-001", actor=gp, clock=clock))
     print("PSHT: referral without consent, consent, nine steps, exit (c) to the coordinating unit (KE)")
-    referral = {"referrer_kind": "gp", "referral_channel": "dips", "referral_reason": "falls at home"}
+    referral = dict(_REFERRAL)
     fire("psht-2026-001", "submit_referral", gp, referral)  # no consent yet: refused, and the refusal is logged
     fire("psht-2026-001", "record_consent", gp, {"consent_to_referral": True}, reason="the patient agreed by phone")
     fire("psht-2026-001", "submit_referral", gp, referral)
@@ -122,6 +141,11 @@ def run_cases(url: str) -> int:
     ]
     for event, data in psht:
         fire("psht-2026-001", event, nurse if event.startswith("note") else doctor, data)
+
+
+
+def _bti_up_and_down(store: CaseStore, clock: ManualClock, fire: Fire) -> None:
+    from careflow import Actor, Case, load
 
     print("\nBTI for children: level 0, up to level 2 and 3, back down to level 1, closed")
     employee, leader, guardian = Actor("eli", {"employee"}), Actor("lea", {"leader"}), Actor("gro", {"guardian"})
@@ -160,11 +184,16 @@ def run_cases(url: str) -> int:
     print(f"  deadline fired by the clock: {[e.event for e in done.entries]}; "
           f"decision_overdue = {store.load('bti-2026-008').data['decision_overdue']}")
 
+
+
+def _psht_waiting(store: CaseStore, clock: ManualClock, fire: Fire) -> None:
+    from careflow import Actor, Case, load
+
+    gp = Actor("dr-gran", {"referrer"})
     print("\nPSHT: a second referral, waiting for triage (due within 3 days)")
     store.create(Case.open(load("psht"), "psht-2026-002", actor=gp, clock=clock))
     fire("psht-2026-002", "record_consent", gp, {"consent_to_referral": True})
-    fire("psht-2026-002", "submit_referral", gp, referral)
-    return 0
+    fire("psht-2026-002", "submit_referral", gp, dict(_REFERRAL))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """``careflow render``: a process as SVG, PNG, PDF, DOT, Mermaid or Markdown, with optional overlays.
 
-Importing this module registers the command; ``careflow.cli.main`` imports it through ``_PLUGIN_MODULES``,
-so it stays outside the render package: ``careflow --help`` must not import the renderers.
-Every failure a user can cause (unknown process, missing Graphviz, a malformed history) is printed
-as one clear message with exit code 1, never as a traceback.
+Imported only when the command runs (``careflow.cli.commands``); the renderers are imported inside
+``run_render``. Overlays read histories with ``careflow.history``, the reader ``careflow replay`` uses:
+JSON Lines, YAML or JSON files, and directories of them. Every failure a user can cause (unknown process,
+missing Graphviz, a malformed history) is printed as one clear message with exit code 1, never as a
+traceback.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from careflow.cli.main import LANGS, err, register
+from careflow.cli.console import HISTORY_NAMES, LANGS, err
 
 FORMAT_CHOICES = ("svg", "png", "pdf", "dot", "mermaid", "markdown")
 
@@ -27,52 +28,42 @@ def add_render(p: argparse.ArgumentParser) -> None:
                         "columns like the BTI poster (TB)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--case", metavar="HISTORY",
-                       help="one case's history (JSON Lines or a JSON array): highlight where it is and its path")
-    group.add_argument("--stats", metavar="HISTORY", nargs="+",
-                       help="many cases' histories: arrows weighted by how many cases took them, "
-                            "median time per state")
+                       help="one case's history (a file careflow replay reads): highlight where it is and its path")
+    group.add_argument("--stats", metavar="FILE_OR_DIR", nargs="+",
+                       help="many cases' histories (files, or directories searched recursively for "
+                            f"{HISTORY_NAMES}): arrows weighted by how many cases took them, median time "
+                            "per state")
 
 
 def run_render(args: argparse.Namespace) -> int:
     from careflow.definitions.loader import load
-    from careflow.errors import CareflowError
-    from careflow.render import Overlay, read_history, render, render_bytes
+    from careflow.history import history_files, read_history
+    from careflow.render import Overlay, render, render_bytes
     from careflow.render.output import format_for
 
-    try:
-        process = load(args.process)
-        overlay = None
-        if args.case:
-            overlay = Overlay.from_case(read_history(args.case))
-        elif args.stats:
-            overlay = Overlay.from_cases(read_history(path) for path in args.stats)
-        if args.output:
+    process = load(args.process)
+    overlay = None
+    if args.case:
+        overlay = Overlay.from_case(read_history(args.case))
+    elif args.stats:
+        files = history_files(args.stats)
+        if not files:
+            err(f"error: no history files ({HISTORY_NAMES}) found")
+            return 1
+        overlay = Overlay.from_cases(map(read_history, files))
+    if args.output:
+        try:
             render(process, args.output, args.format, lang=args.lang, direction=args.direction, overlay=overlay)
-            return 0
-        fmt = args.format or "dot"
-        format_for("", fmt)
-        data = render_bytes(process, fmt, lang=args.lang, direction=args.direction, overlay=overlay)
-    except CareflowError as exc:
-        err(_message(exc))
-        return 1
-    except OSError as exc:
-        err(f"error: cannot write {args.output}: {exc.strerror or exc}")
-        return 1
+        except OSError as exc:
+            err(f"error: cannot write {args.output}: {exc.strerror or exc}")
+            return 1
+        return 0
+    fmt = args.format or "dot"
+    format_for("", fmt)
+    data = render_bytes(process, fmt, lang=args.lang, direction=args.direction, overlay=overlay)
     if fmt in ("png", "pdf") and sys.stdout.isatty():
         err(f"error: refusing to write {fmt} to a terminal; use -o FILE")
         return 1
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
     return 0
-
-
-def _message(exc: BaseException) -> str:
-    from careflow.errors import DefinitionError
-
-    if isinstance(exc, DefinitionError):
-        return exc.format()
-    code = getattr(exc, "code", "")
-    return f"error {code}: {exc}" if code else f"error: {exc}"
-
-
-register("render", "draw a process as svg/png/pdf (Graphviz), dot, mermaid or markdown", add_render, run_render)

@@ -1,7 +1,8 @@
 """``careflow replay``: re-run recorded histories through a process definition and report divergences.
 
-Importing this module registers the command (``careflow.cli.main`` imports it through ``_PLUGIN_MODULES``);
-it imports nothing else at import time, so ``careflow --help`` stays fast.
+Imported only when the command runs (``careflow.cli.commands``); the reader and the replayer are imported
+inside ``run_replay``. The summary says how many histories there were and what became of them:
+``1 history: diverged``, ``3 histories: 2 replayed, 1 diverged``.
 
 Exit codes: 0 every history replayed; 1 a history diverged or could not be read; 2 usage (bad
 arguments, unknown process, a path that does not exist, no history files found).
@@ -17,16 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from careflow.cli.main import err, out, register
+from careflow.cli.console import HISTORY_NAMES, err, format_error, out
 
-SUFFIXES = (".jsonl", ".json", ".yaml", ".yml")
 PROGRESS_MIN = 200  # files: below this a progress bar is noise
 
 
 def add_replay(p: argparse.ArgumentParser) -> None:
     p.add_argument("process", metavar="PROCESS", help="the process the histories were recorded on (id or file)")
     p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR",
-                   help="history files, or directories searched recursively for *.jsonl, *.json, *.yaml, *.yml")
+                   help=f"history files, or directories searched recursively for {HISTORY_NAMES}")
     p.add_argument("--against", metavar="NEW", help="replay on this definition instead (a new version): compare "
                                                     "behaviour only, not versions, transition ids or hashes")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML (one testcase per history) for CI")
@@ -36,16 +36,10 @@ def add_replay(p: argparse.ArgumentParser) -> None:
 
 def _files(paths: list[str]) -> list[str] | str:
     """Every history file under ``paths`` (sorted per directory), or the first path that does not exist."""
-    found: list[str] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(str(f) for f in path.rglob("*") if f.suffix.lower() in SUFFIXES and f.is_file()))
-        elif path.exists():
-            found.append(raw)
-        else:
-            return raw
-    return found
+    from careflow.history import history_files
+
+    missing = next((p for p in paths if not Path(p).exists()), None)
+    return missing if missing is not None else [str(f) for f in history_files(paths)]
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -59,7 +53,7 @@ def run_replay(args: argparse.Namespace) -> int:
         err(f"error: no such file or directory: {files}")
         return 2
     if not files:
-        err("error: no history files (*.jsonl, *.json, *.yaml, *.yml) found")
+        err(f"error: no history files ({HISTORY_NAMES}) found")
         return 2
     try:
         process = load(args.process)
@@ -69,9 +63,7 @@ def run_replay(args: argparse.Namespace) -> int:
         compiled = compile(process)
         target = compile(against) if against is not None else None
     except CareflowError as exc:
-        from careflow.cli.main import _format_error
-
-        err(_format_error(exc))
+        err(format_error(exc))
         return 2
     # Everything loaded so far lives for the whole run: keep it out of the collector's passes.
     gc.collect()
@@ -83,8 +75,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, files: list[str], compiled: Any, target: Any) -> int:
-    from careflow.history.reader import HistoryFileError, read_history
-    from careflow.history.replay import replay
+    from careflow.history import HistoryFileError, read_history, replay
 
     start = time.perf_counter()
     progress = _Progress(len(files)) if not args.quiet and len(files) > PROGRESS_MIN and sys.stderr.isatty() else None
@@ -98,9 +89,9 @@ def _run(args: argparse.Namespace, files: list[str], compiled: Any, target: Any)
         except HistoryFileError as exc:
             unreadable += 1
             record.update(ok=False, unreadable=True, diagnostics=[d.to_json() for d in exc.diagnostics],
-                          message=exc.format())
+                          message=format_error(exc))
             if args.format == "text":
-                out(exc.format())
+                out(format_error(exc))
         else:
             replayed += 1
             record.update(ok=result.ok, entries=result.entries_checked)
@@ -117,8 +108,6 @@ def _run(args: argparse.Namespace, files: list[str], compiled: Any, target: Any)
     if progress is not None:
         progress.done()
     seconds = time.perf_counter() - start
-    digits = 1 if seconds >= 1 else 2
-    summary = f"{replayed} replayed, {diverged} diverged, {unreadable} unreadable in {seconds:.{digits}f} s"
     if args.junit:
         try:
             write_junit(args.junit, results, compiled.id, seconds)
@@ -126,13 +115,24 @@ def _run(args: argparse.Namespace, files: list[str], compiled: Any, target: Any)
             err(f"error: cannot write {args.junit}: {exc.strerror or exc}")
             return 2
     if args.format == "json":
-        out(json.dumps({"process": compiled.id, "replayed": replayed, "diverged": diverged,
+        out(json.dumps({"process": compiled.id, "histories": len(files), "replayed": replayed, "diverged": diverged,
                         "unreadable": unreadable, "seconds": round(seconds, 3),
                         "results": [{k: v for k, v in r.items() if k != "message"} for r in results]},
                        ensure_ascii=False, indent=2))
     elif not args.quiet:
-        out(summary)
+        out(summary(replayed - diverged, diverged, unreadable, seconds))
     return 1 if diverged or unreadable else 0
+
+
+def summary(clean: int, diverged: int, unreadable: int, seconds: float) -> str:
+    """``1 history: diverged in 0.01 s``, ``3 histories: 2 replayed, 1 diverged in 0.04 s``: the outcomes
+    that happened, counted when there is more than one history."""
+    total = clean + diverged + unreadable
+    outcomes = [(n, word) for n, word in ((clean, "replayed"), (diverged, "diverged"), (unreadable, "unreadable"))
+                if n]
+    said = ", ".join(word if total == 1 else f"{n} {word}" for n, word in outcomes)
+    digits = 1 if seconds >= 1 else 2
+    return f"{total} {'history' if total == 1 else 'histories'}: {said} in {seconds:.{digits}f} s"
 
 
 class _Progress:
@@ -178,6 +178,3 @@ def write_junit(path: str | os.PathLike[str], results: list[dict[str, Any]], pro
     ET.indent(suites)
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
-
-register("replay", "re-run recorded case histories through a process; report the first divergence of each",
-         add_replay, run_replay)

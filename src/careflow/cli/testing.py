@@ -1,7 +1,8 @@
 """``careflow paths`` and ``careflow coverage``: generated covering histories, and what real cases used.
 
-Importing this module registers both commands (``careflow.cli.main`` lists it in ``_PLUGIN_MODULES``); the
-testing package, networkx and the engine are imported only when a command runs.
+Imported only when one of them runs (``careflow.cli.commands``); the testing package, networkx and the
+engine are imported inside the commands. Histories are read with ``careflow.history``, the reader
+``careflow replay`` uses.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from careflow.cli.main import err, out, register
+from careflow.cli.console import HISTORY_NAMES, err, out
 
 COVERS = ("states", "transitions", "decisions")
 
@@ -29,17 +30,12 @@ def add_paths(p: argparse.ArgumentParser) -> None:
 
 def run_paths(args: argparse.Namespace) -> int:
     from careflow.definitions.loader import load
-    from careflow.errors import CareflowError
     from careflow.testing.paths import generate_paths
 
     if args.max_length is not None and args.max_length < 1:
         err("error: --max-length must be at least 1")
         return 2
-    try:
-        result = generate_paths(load(args.process), args.cover, max_length=args.max_length)
-    except CareflowError as exc:
-        err(_message(exc))
-        return 1
+    result = generate_paths(load(args.process), args.cover, max_length=args.max_length)
     written = []
     if args.output:
         try:
@@ -64,7 +60,7 @@ def run_paths(args: argparse.Namespace) -> int:
 def add_coverage(p: argparse.ArgumentParser) -> None:
     p.add_argument("process", help="a process id or file")
     p.add_argument("histories", nargs="+", metavar="HISTORY",
-                   help="history files (JSON Lines, JSON, YAML) or directories of them")
+                   help=f"history files, or directories searched recursively for {HISTORY_NAMES}")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--fail-under", type=float, metavar="PERCENT",
                    help="exit 1 when transition coverage is below PERCENT")
@@ -72,25 +68,22 @@ def add_coverage(p: argparse.ArgumentParser) -> None:
 
 def run_coverage(args: argparse.Namespace) -> int:
     from careflow.definitions.loader import load
-    from careflow.errors import CareflowError
-    from careflow.testing.coverage import history_coverage, history_files, read_history
+    from careflow.history import History, history_files, read_history
+    from careflow.testing.coverage import history_coverage
 
-    try:
-        process = load(args.process)
-        files = history_files(args.histories)
-        histories = []
-        for path in files:
-            history = read_history(path)
-            if history.process not in (None, process.id):
-                err(f"note: {path} is a case of '{history.process}', not '{process.id}': skipped")
-                continue
-            histories.append(history)
-    except CareflowError as exc:
-        err(_message(exc))
-        return 1
+    process = load(args.process)
+    files = history_files(args.histories)
     if not files:
-        err("error: no history files found")
+        err(f"error: no history files ({HISTORY_NAMES}) found")
         return 1
+    histories: list[History] = []
+    for path in files:
+        history = read_history(path)
+        named = history.process_id()
+        if named not in (None, process.id):
+            err(f"note: {path} is a case of '{named}', not '{process.id}': skipped")
+            continue
+        histories.append(history)
     report = history_coverage(process, histories)
     if args.format == "json":
         out(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
@@ -100,17 +93,3 @@ def run_coverage(args: argparse.Namespace) -> int:
         err(f"transition coverage {report.transition_percent:.1f} % is below {args.fail_under:g} %")
         return 1
     return 0
-
-
-def _message(exc: BaseException) -> str:
-    from careflow.errors import DefinitionError
-
-    if isinstance(exc, DefinitionError):
-        return exc.format()
-    code = getattr(exc, "code", "")
-    return f"error {code}: {exc}" if code else f"error: {exc}"
-
-
-register("paths", "generate complete histories that cover every state, transition or decision exit",
-         add_paths, run_paths)
-register("coverage", "which states and transitions recorded histories never used", add_coverage, run_coverage)

@@ -20,10 +20,15 @@ _ID_HINT = "use lower-case letters, digits and '_', starting with a letter (e.g.
 
 
 @cache
-def process_schema() -> dict[str, Any]:
-    text = resources.files("careflow.definitions").joinpath("process.schema.json").read_text("utf-8")
+def packaged_schema(package: str, name: str) -> dict[str, Any]:
+    """A JSON Schema shipped inside a careflow package (the process and the history schema), read once."""
+    text = resources.files(package).joinpath(name).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+def process_schema() -> dict[str, Any]:
+    return packaged_schema("careflow.definitions", "process.schema.json")
 
 
 @cache

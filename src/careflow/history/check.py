@@ -1,24 +1,21 @@
 """The history schema as located diagnostics: which entry, which key, what is wrong, and a hint.
 
-Only files that fail ``careflow.history.reader``'s fast checks come here, so jsonschema is imported lazily.
+Only files that fail ``careflow.history.entries``' fast checks come here, so jsonschema is imported lazily.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from careflow.definitions.schema_check import JSON_TYPE_WORDS, packaged_schema, type_name
 from careflow.errors import Diagnostic, SourceLocation, did_you_mean, pointer_join
 
 
-@cache
 def history_schema() -> dict[str, Any]:
-    text = resources.files("careflow.history").joinpath("history.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    """The history file schema (``careflow schema --history``)."""
+    return packaged_schema("careflow.history", "history.schema.json")
 
 
 @cache
@@ -40,8 +37,6 @@ def entry_diagnostics(obj: Any, problem: Any, index: int,
 
 def schema_diagnostics(value: Any, definition: str, locate: Callable[[str], SourceLocation],
                         where: str) -> list[Diagnostic]:
-    from careflow.definitions.schema_check import JSON_TYPE_WORDS
-
     out: list[Diagnostic] = []
     for error in _validator(definition).iter_errors(value):
         path = list(error.absolute_path)
@@ -63,7 +58,7 @@ def schema_diagnostics(value: Any, definition: str, locate: Callable[[str], Sour
         elif kind == "type":
             names = [schema["type"]] if isinstance(schema.get("type"), str) else list(schema.get("type", []))
             want = " or ".join(JSON_TYPE_WORDS.get(n, n) for n in names)
-            out.append(Diagnostic("CF101", f"{at} must be {want}, not {_type_name(instance)}", locate(pointer)))
+            out.append(Diagnostic("CF101", f"{at} must be {want}, not {type_name(instance)}", locate(pointer)))
         elif kind == "enum":
             options = [str(o) for o in schema.get("enum", [])]
             out.append(Diagnostic("CF107", f"{at} must be one of {', '.join(options)}, not {instance!r}",
@@ -85,12 +80,6 @@ def _where(path: list[str | int], where: str) -> str:
         entry = f"entry {names[1]}"
         return entry if len(names) == 2 else f"'{'/'.join(names[2:])}' of {entry}"
     return f"'{'/'.join(names)}'" + (f" of {where}" if where else "")
-
-
-def _type_name(value: Any) -> str:
-    from careflow.definitions.schema_check import type_name
-
-    return type_name(value)
 
 
 __all__ = ["entry_diagnostics", "history_schema", "schema_diagnostics"]

@@ -1,7 +1,7 @@
 """Diagrams and handbook tables for a process: Graphviz (DOT, SVG, PNG, PDF), Mermaid and Markdown.
 
-A rendering takes a definition and, for Graphviz, an optional ``Overlay`` built from history
-records; it never imports the engine or a store.
+A rendering takes a definition and, for Graphviz, an optional ``Overlay`` built from histories
+(``careflow.history.read_history``, the one reader) or records; it never imports the engine or a store.
 
 >>> from careflow.render import render, to_dot
 >>> render(load("psht"), "psht.svg", lang="nn")  # doctest: +SKIP
@@ -12,15 +12,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from careflow.errors import GraphvizMissing, RenderError
 from careflow.model.definition import ProcessDefinition
 from careflow.render.dot import to_dot
 from careflow.render.markdown import to_markdown
 from careflow.render.mermaid import to_mermaid
-from careflow.render.output import FORMATS, GraphvizMissing, RenderError, format_for, run_dot
-from careflow.render.overlay import HistoryError, Overlay, read_history
+from careflow.render.output import FORMATS, format_for, run_dot
+from careflow.render.overlay import Overlay
 
-__all__ = ["FORMATS", "GraphvizMissing", "HistoryError", "Overlay", "RenderError", "read_history", "render",
-           "render_bytes", "to_dot", "to_markdown", "to_mermaid"]
+__all__ = ["FORMATS", "GraphvizMissing", "Overlay", "RenderError", "render", "render_bytes", "to_dot", "to_markdown",
+           "to_mermaid"]
 
 
 def render_bytes(process: ProcessDefinition, format: str, *, lang: str | None = None, direction: str = "LR",

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from careflow.errors import CareflowError
+from careflow.errors import GraphvizMissing, RenderError
 
 TEXT_FORMATS: tuple[str, ...] = ("dot", "mermaid", "markdown")
 BINARY_FORMATS: tuple[str, ...] = ("svg", "png", "pdf")
@@ -31,15 +31,6 @@ INSTALL_HINT = ("Graphviz's 'dot' program is needed for svg, png and pdf output 
 # Options per binary format: PNG at 150 dpi reads well on screen and prints at A4; a PDF is scaled
 # down (never up) to fit an A3 landscape page, the size municipal posters are printed at.
 _OPTIONS: dict[str, tuple[str, ...]] = {"svg": (), "png": ("-Gdpi=150",), "pdf": ("-Gsize=16.5,11.7",)}
-
-
-class RenderError(CareflowError):
-    code = ""
-
-
-class GraphvizMissing(RenderError):
-    def __init__(self) -> None:
-        super().__init__(INSTALL_HINT)
 
 
 def format_for(path: str | os.PathLike[str], format: str | None) -> str:
@@ -63,7 +54,7 @@ def run_dot(dot_text: str, format: str) -> bytes:
     """``dot_text`` laid out and drawn by Graphviz as ``format`` (svg, png or pdf)."""
     binary = dot_binary()
     if binary is None:
-        raise GraphvizMissing()
+        raise GraphvizMissing(INSTALL_HINT)
     try:
         done = subprocess.run([binary, f"-T{format}", *_OPTIONS[format]], input=dot_text.encode("utf-8"),
                               capture_output=True, timeout=120, check=False)

@@ -1,7 +1,7 @@
 """Overlays: what cases did, drawn over a process. Built from history records, never from a store.
 
-A history is a list of records (a JSON array, or JSON Lines) with at least ``kind``, ``event``,
-``from``/``to`` (or the audit log's ``source``/``target``: dotted state paths) and ``time``
+A history is read by ``careflow.history`` (any file ``careflow replay`` reads), or given as records:
+mappings with ``kind`` (default ``fired``), ``event``, ``from``/``to`` (dotted state paths) and ``time``
 (ISO-8601). Only ``opened``, ``fired`` and ``deadline`` records move a case; ``denied`` and the
 other kinds never do. A record whose ``to`` equals its ``from`` is a stay (an internal transition):
 it neither counts as a visit nor joins the path.
@@ -9,19 +9,16 @@ it neither counts as a visit nor joins the path.
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from careflow.errors import CareflowError
+from careflow.history.entries import History
 from careflow.model.definition import ProcessDefinition
 
 if TYPE_CHECKING:
@@ -31,12 +28,6 @@ MOVES: frozenset[str] = frozenset({"opened", "fired", "deadline"})
 
 #: (from state id or None for the opening, to state id, event or None)
 Step = tuple[str | None, str, str | None]
-
-
-class HistoryError(CareflowError):
-    """A history file cannot be read; the message names the file and line."""
-
-    code = ""
 
 
 def _frozen(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
@@ -60,9 +51,9 @@ class Overlay:
     cases: int = 0
 
     @classmethod
-    def from_case(cls, records: Sequence[Mapping[str, Any]]) -> Overlay:
+    def from_case(cls, history: Records) -> Overlay:
         """One case: its current state, the path it took, visit and move counts, time per state."""
-        moves = _moves(records)
+        moves = _moves(_records(history))
         if not moves:
             return cls(cases=1)
         visits: Counter[str] = Counter()
@@ -74,15 +65,15 @@ class Overlay:
                    median_time=_medians([_durations(moves)]), cases=1)
 
     @classmethod
-    def from_cases(cls, histories: Iterable[Sequence[Mapping[str, Any]]]) -> Overlay:
+    def from_cases(cls, histories: Iterable[Records]) -> Overlay:
         """Many cases: how many cases made each move, visits in total, median time per state."""
         visits: Counter[str] = Counter()
         edge_cases: Counter[Step] = Counter()
         spans: list[dict[str, list[timedelta]]] = []
         count = 0
-        for records in histories:
+        for history in histories:
             count += 1
-            moves = _moves(records)
+            moves = _moves(_records(history))
             for frm, to, _, _ in moves:
                 visits.update(_entered(frm, to))
             edge_cases.update({(_leaf_or_none(f), _leaf(t), e) for f, t, e, _ in moves})
@@ -90,66 +81,19 @@ class Overlay:
         return cls(visits=visits, edge_counts=edge_cases, median_time=_medians(spans), cases=count)
 
 
-# -- reading --------------------------------------------------------------------------------------
+# -- records ---------------------------------------------------------------------------------------
+
+#: What an overlay is built from: one case's history (read by ``careflow.history``) or its records.
+Records = Sequence[Mapping[str, Any]] | History
 
 
-def read_history(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Records from a JSON array or a JSON Lines file. Raises ``HistoryError`` naming file and line."""
-    p = Path(path)
-    try:
-        text = p.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HistoryError(f"{p}: cannot read the history: {exc}") from None
-    if text.lstrip().startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise HistoryError(f"{p}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-        lines = [(i + 1, rec) for i, rec in enumerate(data)]
-        where = "record"
-    else:
-        lines = []
-        where = "line"
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                lines.append((number, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise HistoryError(f"{p}:{number}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    records = []
-    for number, rec in lines:
-        problem = check_record(rec)
-        if problem:
-            raise HistoryError(f"{p}: {where} {number}: {problem}")
-        records.append(rec)
-    return records
-
-
-def check_record(rec: Any) -> str | None:
-    """Why ``rec`` is not a usable history record, or None. Unknown keys are allowed."""
-    if not isinstance(rec, dict):
-        return f"expected an object, found {type(rec).__name__}"
-    kind = rec.get("kind")
-    if not isinstance(kind, str):
-        return "'kind' is missing or not a string"
-    if kind not in MOVES:
-        return None  # denied, assigned, spawned, …: kept, but never a move
-    target = rec.get("to", rec.get("target"))
-    if not isinstance(target, str) or not target:
-        return f"a '{kind}' record needs 'to' (a dotted state path)"
-    source = rec.get("from", rec.get("source"))
-    if source is not None and not isinstance(source, str):
-        return "'from' must be a dotted state path or null"
-    event = rec.get("event")
-    if event is not None and not isinstance(event, str):
-        return "'event' must be a string or null"
-    if "time" in rec and parse_time(rec["time"]) is None:
-        return f"'time' is not an ISO-8601 date-time: {rec['time']!r}"
-    return None
+def _records(history: Records) -> Sequence[Mapping[str, Any]]:
+    return history.records() if isinstance(history, History) else history
 
 
 def parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
     if not isinstance(value, str):
         return None
     try:
@@ -165,15 +109,22 @@ _Move = tuple[str | None, str, str | None, datetime | None]  # dotted from, dott
 
 
 def _moves(records: Sequence[Mapping[str, Any]]) -> list[_Move]:
+    """The moves of one case. A hand-written history may leave out ``from`` (taken to be where the case is)
+    and ``to`` (the entry is then not drawn as a move: only replay knows where it led)."""
     out: list[_Move] = []
+    here: str | None = None
     for rec in records:
-        if rec.get("kind") not in MOVES or check_record(rec) is not None:
+        if rec.get("kind", "fired") not in MOVES:
             continue
-        frm = rec.get("from", rec.get("source"))
-        to = str(rec.get("to", rec.get("target")))
+        to = rec.get("to", rec.get("target"))
+        frm = rec.get("from", rec.get("source", here))
+        if not isinstance(to, str) or not to or not (frm is None or isinstance(frm, str)):
+            continue
+        here = to
         if frm == to:
             continue  # a stay: internal transitions do not move the case
-        out.append((frm, to, rec.get("event"), parse_time(rec.get("time"))))
+        event = rec.get("event")
+        out.append((frm, to, event if isinstance(event, str) else None, parse_time(rec.get("time"))))
     return out
 
 

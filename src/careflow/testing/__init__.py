@@ -3,7 +3,8 @@
 - ``assert_replays``, ``assert_reaches``, ``assert_denied`` (``careflow.testing.assertions``);
 - ``generate_paths`` — complete histories covering every state, transition or decision exit
   (``careflow.testing.paths``; ``careflow paths`` on the command line);
-- ``history_coverage``, ``read_history`` — what recorded histories used (``careflow coverage``);
+- ``history_coverage`` — what recorded histories used (``careflow coverage``); ``read_history`` and
+  ``History`` are ``careflow.history``'s, the one reader;
 - ``walks`` — hypothesis strategies for random valid walks (``careflow.testing.strategies``);
 - the pytest plugin (``careflow.testing.plugin``): fixtures and one test per history file.
 
@@ -26,14 +27,16 @@ _EXPORTS: dict[str, str] = {
     "GeneratedPath": "careflow.testing.paths",
     "history_coverage": "careflow.testing.coverage",
     "CoverageReport": "careflow.testing.coverage",
-    "History": "careflow.testing.coverage",
-    "read_history": "careflow.testing.coverage",
+    "History": "careflow.history.entries",
+    "read_history": "careflow.history.reader",
     "walks": "careflow.testing.strategies",
 }
 
 if TYPE_CHECKING:
+    from careflow.history.entries import History
+    from careflow.history.reader import read_history
     from careflow.testing.assertions import assert_denied, assert_reaches, assert_replays, format_divergence
-    from careflow.testing.coverage import CoverageReport, History, history_coverage, read_history
+    from careflow.testing.coverage import CoverageReport, history_coverage
     from careflow.testing.paths import GeneratedPath, PathSet, generate_paths
     from careflow.testing.strategies import walks
 

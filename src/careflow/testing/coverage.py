@@ -3,138 +3,27 @@
 The same bookkeeping serves path generation (what a generated history covers) and
 ``careflow coverage`` (what real cases never used: dead parts of a process).
 
-A history is a list of entries: the audit log's own JSON (``source``/``target``/``transition``) or
-hand-written ones (``from``/``to``, no ``transition``). A move's transition is then found the way the
-engine would: the candidates for its event at its source leaf, told apart by their target.
+Histories are read by ``careflow.history`` (the one reader, which replay uses too). Their entries are the
+audit log's own JSON (``from``/``to``/``transition``) or hand-written ones (``from``/``to`` when given, no
+``transition``). A move's transition is then found the way the engine would: the candidates for its event
+at its source leaf, told apart by their target.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import attrs
 
-from careflow.errors import CareflowError
+from careflow.history.entries import History
 from careflow.model.definition import ProcessDefinition
 from careflow.runtime.audit import AuditEntry
 from careflow.runtime.compiled import CompiledProcess, compile
 
 COVER_KINDS: tuple[str, ...] = ("states", "transitions", "decisions")
 _MOVES = ("fired", "deadline")
-HISTORY_SUFFIXES: tuple[str, ...] = (".jsonl", ".json", ".yaml", ".yml")
-
-
-class HistoryFileError(CareflowError):
-    """A history file that cannot be read; the message names the file (and line)."""
-
-    code = "CF910"
-
-
-@attrs.frozen
-class History:
-    """A history file's entries, with the process and case it names (if it names them)."""
-
-    entries: tuple[Mapping[str, Any], ...]
-    process: str | None = None
-    case_id: str | None = None
-    source: str | None = None
-
-
-def read_history(path: str | os.PathLike[str]) -> History:
-    """Entries from JSON Lines, a JSON array, a case's JSON (``Case.to_json``), or YAML
-    ``{process, case_id, entries: [...]}``. The process id comes from the file or its entries.
-
-    ``careflow.history.reader`` (the replayer's reader, with the history schema) reads the file when it is
-    there, so coverage and replay accept exactly the same files."""
-    try:
-        from careflow.history.reader import HistoryFileError as Unreadable
-        from careflow.history.reader import read_history as read_checked
-    except ImportError:  # pragma: no cover - only before careflow.history.reader exists
-        return _read(Path(path))
-    try:
-        checked = read_checked(path)
-    except Unreadable as exc:
-        raise HistoryFileError(exc.format() or str(exc)) from None
-    return _history({"process": checked.process, "case_id": checked.case_id, "entries": list(checked.given)},
-                    str(path))
-
-
-def _read(p: Path) -> History:
-    try:
-        text = p.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HistoryFileError(f"{p}: cannot read the history: {exc}") from None
-    if p.suffix in (".yaml", ".yml"):
-        body: Any = _yaml(text, str(p))
-    elif text.lstrip().startswith(("[", "{")) and not _is_lines(text):
-        try:
-            body = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise HistoryFileError(f"{p}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    else:
-        body = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    body.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise HistoryFileError(f"{p}:{number}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    return _history(body, str(p))
-
-
-def _is_lines(text: str) -> bool:
-    """JSON Lines whose first line is an object, as opposed to one (pretty-printed) JSON document."""
-    first, _, rest = text.strip().partition("\n")
-    if not rest.strip():
-        return False
-    try:
-        json.loads(first)
-    except json.JSONDecodeError:
-        return False
-    return True
-
-
-def _yaml(text: str, name: str) -> Any:
-    from careflow.definitions.yamlsafe import read_yaml
-
-    doc = read_yaml(text, name)
-    if doc.diagnostics:
-        raise HistoryFileError("; ".join(d.format() for d in doc.diagnostics))
-    return doc.value
-
-
-def _history(body: Any, name: str) -> History:
-    process = case_id = None
-    if isinstance(body, Mapping) and "kind" in body:
-        body = [body]  # JSON Lines with a single entry
-    if isinstance(body, Mapping):
-        process = body.get("process") or body.get("process_id")
-        case_id = body.get("case_id")
-        body = body.get("entries", body.get("history"))
-    if not isinstance(body, list) or not all(isinstance(e, Mapping) for e in body):
-        raise HistoryFileError(f"{name}: expected a list of entries (objects)")
-    if process is None:
-        process = next((e.get("process_id") for e in body if e.get("process_id")), None)
-    if case_id is None:
-        case_id = next((e.get("case_id") for e in body if e.get("case_id")), None)
-    return History(tuple(body), str(process) if process else None, str(case_id) if case_id else None, name)
-
-
-def history_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """History files named directly, or found (recursively, sorted) in directories."""
-    out: list[Path] = []
-    for item in paths:
-        p = Path(item)
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in HISTORY_SUFFIXES))
-        else:
-            out.append(p)
-    return out
 
 
 # -- what a history used ----------------------------------------------------------------------------
@@ -293,14 +182,15 @@ class CoverageReport:
 
 def history_coverage(process: ProcessDefinition | CompiledProcess,
              histories: Iterable[Sequence[Mapping[str, Any] | AuditEntry] | History]) -> CoverageReport:
-    """Count what ``histories`` used of ``process`` (entries lists, or ``History`` objects)."""
+    """Count what ``histories`` used of ``process`` (entries lists, or ``History`` objects from
+    ``careflow.history.read_history``)."""
     compiled = process if isinstance(process, CompiledProcess) else compile(process)
     states = dict.fromkeys(all_items(compiled, "states"), 0)
     transitions = dict.fromkeys(all_items(compiled, "transitions"), 0)
     decisions = dict.fromkeys(all_items(compiled, "decisions"), 0)
     cases = 0
     for history in histories:
-        entries = history.entries if isinstance(history, History) else history
+        entries = history.records() if isinstance(history, History) else history
         used = usage(compiled, entries)
         cases += 1
         for counts, seen in ((states, used.states), (transitions, used.transitions), (decisions, used.decisions)):

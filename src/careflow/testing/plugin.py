@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from careflow.clock import ManualClock
     from careflow.model.definition import ProcessDefinition
 
-_SUFFIXES = (".jsonl", ".json", ".yaml", ".yml")  # kept equal to coverage.HISTORY_SUFFIXES, without importing it
+_SUFFIXES = (".jsonl", ".json", ".yaml", ".yml")  # careflow.history.HISTORY_SUFFIXES, not imported: see above
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,15 +73,16 @@ class HistoryFile(pytest.File):
         self.root = root
 
     def collect(self) -> Iterator[pytest.Item]:
-        from careflow.testing.coverage import read_history
+        from careflow.errors import HistoryFileError
+        from careflow.history.reader import read_history
 
         try:
             history = read_history(self.path)
-        except Exception as exc:  # an unreadable file is a failing test, not a collection crash
-            yield HistoryItem.from_parent(self, name=self.path.stem, process=None, problem=str(exc))
+        except HistoryFileError as exc:  # an unreadable file is a failing test, not a collection crash
+            yield HistoryItem.from_parent(self, name=self.path.stem, process=None, problem=exc.format())
             return
-        process = history.process or self._process_from_directory() or self.config.getini("careflow_process")
-        yield HistoryItem.from_parent(self, name=history.case_id or self.path.stem, process=process or None,
+        process = history.process_id() or self._process_from_directory() or self.config.getini("careflow_process")
+        yield HistoryItem.from_parent(self, name=history.named_case_id() or self.path.stem, process=process or None,
                                       problem=None)
 
     def _process_from_directory(self) -> str | None:
