@@ -24,9 +24,9 @@ from careflow.history import (
     read_history,
 )
 from careflow.runtime.compiled import Actor
+from tests.support import HISTORIES
 
-HERE = Path(__file__).parent
-PSHT_HISTORIES = HERE / "histories" / "psht"
+PSHT_HISTORIES = HISTORIES / "psht"
 GP = Actor("dr-gran", {"referrer"})
 NURSE = Actor("nora", {"nurse"})
 

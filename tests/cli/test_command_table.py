@@ -16,9 +16,9 @@ from careflow.cli.main import main
 from careflow.cli.replay import summary
 from careflow.errors import CareflowError, Diagnostic, HistoryFileError, ProcessNotFound, SourceLocation
 from careflow.history import HISTORY_SUFFIXES
+from tests.support import HISTORIES
 
-HERE = Path(__file__).parent
-PSHT_HISTORIES = HERE / "histories" / "psht"
+PSHT_HISTORIES = HISTORIES / "psht"
 DECLINED = PSHT_HISTORIES / "declined-by-triage.yaml"
 
 
