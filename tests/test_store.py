@@ -19,19 +19,12 @@ from typing import Any
 import pytest
 
 from careflow.cases.case import Case, HistoryError
-from careflow.cases.store import (
-    CaseExists,
-    CaseNotFound,
-    CaseStore,
-    ConcurrentUpdate,
-    SchemaTooNew,
-    StoreError,
-    open_store,
-)
+from careflow.cases.store import CaseStore, open_store
 from careflow.cases.store.codec import seal_rows
 from careflow.cases.store.migrations import SQLITE, Migration, pending
 from careflow.clock import ManualClock
 from careflow.definitions.loader import loads
+from careflow.errors import CaseExists, CaseNotFound, ConcurrentUpdate, SchemaTooNew, StoreError
 from careflow.runtime.audit import GENESIS, AuditEntry, seal_all
 from careflow.runtime.compiled import Actor, CompiledProcess, EventNotAllowed, compile
 from careflow.runtime.engine import public

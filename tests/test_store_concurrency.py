@@ -16,8 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 from careflow.cases.case import Case
-from careflow.cases.store import ConcurrentUpdate, open_store
+from careflow.cases.store import open_store
 from careflow.definitions.loader import loads
+from careflow.errors import ConcurrentUpdate
 from careflow.runtime.compiled import Actor
 from test_store import pg_url  # noqa: F401  (fixture)
 

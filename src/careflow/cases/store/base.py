@@ -18,16 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from careflow.cases.case import Case, HistoryError
-from careflow.cases.store import (
-    CaseCheck,
-    CaseExists,
-    CaseInfo,
-    CaseNotFound,
-    ConcurrentUpdate,
-    Fired,
-    ProcessResolver,
-    StoreError,
-)
+from careflow.cases.store import CaseCheck, CaseInfo, Fired, ProcessResolver
 from careflow.cases.store.codec import (
     Change,
     EntryRow,
@@ -40,7 +31,7 @@ from careflow.cases.store.codec import (
     snapshot_json,
 )
 from careflow.clock import SYSTEM_CLOCK, Clock
-from careflow.errors import CareflowError
+from careflow.errors import CareflowError, CaseExists, CaseNotFound, ConcurrentUpdate, StoreError
 from careflow.model.definition import ProcessDefinition
 from careflow.runtime.audit import AuditEntry, seal_all, verify
 from careflow.runtime.compiled import Actor, CompiledProcess, compile

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from careflow.cases.case import FORMAT, HistoryError
-from careflow.cases.store import StoreError
+from careflow.errors import StoreError
 from careflow.runtime.audit import AuditEntry, canonical, cook
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.engine import RawSnapshot, due_at

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from careflow.cases.store import CaseExists, CaseInfo, ConcurrentUpdate
+from careflow.cases.store import CaseInfo
 from careflow.cases.store.base import BaseStore
 from careflow.cases.store.codec import Change, EntryRow, Row
+from careflow.errors import CaseExists, ConcurrentUpdate
 
 
 class MemoryStore(BaseStore):

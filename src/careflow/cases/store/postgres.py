@@ -23,10 +23,11 @@ import psycopg
 from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
 
-from careflow.cases.store import CaseExists, CaseInfo, ConcurrentUpdate, StoreError
+from careflow.cases.store import CaseInfo
 from careflow.cases.store.base import BaseStore
 from careflow.cases.store.codec import Change, EntryRow, Row
 from careflow.cases.store.migrations import POSTGRES, VERSION_TABLE, pending
+from careflow.errors import CaseExists, ConcurrentUpdate, StoreError
 
 # The write statements take their parameters in binary (%b): text arrays of entry JSON would otherwise be
 # quoted and escaped character by character on the client, which cost more than the round trip.

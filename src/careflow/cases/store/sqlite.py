@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from careflow.cases.store import CaseExists, CaseInfo, ConcurrentUpdate, StoreError
+from careflow.cases.store import CaseInfo
 from careflow.cases.store.base import BaseStore
 from careflow.cases.store.codec import Change, EntryRow, Row
 from careflow.cases.store.migrations import SQLITE, VERSION_TABLE, pending
+from careflow.errors import CaseExists, ConcurrentUpdate, StoreError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
