@@ -173,8 +173,7 @@ class BaseStore:
             self._pending[ch.case_id] = ch
             if ch.snapshot:  # written from a Case (save/create): any decoded snapshot kept for it is stale
                 self._snaps.pop(ch.case_id, None)
-            self._cache[ch.case_id] = Row(ch.case_id, ch.process_id, ch.process_version, ch.version, ch.seq,
-                                          ch.head, ch.snapshot)
+            self._cache[ch.case_id] = ch.row()
 
     def _flush(self) -> None:
         if not (self._tx and self._pending):
