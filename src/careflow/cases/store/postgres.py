@@ -32,6 +32,7 @@ from careflow.cases.store.sql import (
     UPDATED_COLUMNS,
     Dialect,
     SQLStore,
+    columns,
     update_params,
 )
 from careflow.errors import ConcurrentUpdate, StoreError
@@ -209,9 +210,7 @@ class PostgresStore(SQLStore):
             if len(e) == 1:
                 cur = self._conn.execute(_FIRE_ONE, (*head, *e[0][1:]))
             else:
-                cur = self._conn.execute(_FIRE, (*head, [r.seq for r in e], [r.hash for r in e],
-                                                 [r.prev_hash for r in e], [r.kind for r in e], [r.time for r in e],
-                                                 [r.entry for r in e]))
+                cur = self._conn.execute(_FIRE, (*head, *columns(e)[1:]))  # the entries' columns but case_id
             if cur.rowcount != len(e):
                 row = self._read(ch.case_id, False)
                 stale = ConcurrentUpdate(ch.case_id, ch.expected or 0, None if row is None else row.version)
