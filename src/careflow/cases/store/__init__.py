@@ -35,7 +35,8 @@ ProcessResolver = Callable[[str, str], "ProcessDefinition | CompiledProcess"]
 
 
 class CaseInfo(NamedTuple):
-    """A case's indexed columns (no history): what listing and querying return."""
+    """A case's indexed columns (no history): what listing and querying return, and the indexed half
+    of what a commit writes (``codec.Change``)."""
 
     case_id: str
     process_id: str
