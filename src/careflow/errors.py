@@ -259,3 +259,66 @@ class GraphvizMissing(RenderError):
     """Graphviz's ``dot`` is needed (svg, png, pdf) but not installed; the message says how to install it."""
 
     code = "CF971"
+
+
+# -- stores --
+
+CODES.update({
+    "CF950": "store-error",
+    "CF951": "concurrent-update",
+    "CF952": "case-not-found",
+    "CF953": "case-exists",
+    "CF954": "schema-too-new",
+})
+
+
+class StoreError(CareflowError):
+    """A case store cannot be opened or used: bad URL, unreachable server, damaged file, newer schema.
+
+    ``hint`` says what to do about it. The data is never touched when this is raised on open.
+    """
+
+    code = "CF950"
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message + (f"\n    hint: {hint}" if hint else ""))
+        self.hint = hint
+
+
+class ConcurrentUpdate(StoreError):
+    """The case changed since it was read (its version moved on); nothing was written."""
+
+    code = "CF951"
+
+    def __init__(self, case_id: str, expected: int, actual: int | None) -> None:
+        now = "is gone" if actual is None else f"is at version {actual}"
+        super().__init__(f"case '{case_id}' was changed concurrently: expected version {expected}, it {now}",
+                         "load the case again and retry (store.fire(..., retries=N) does that for a pure step)")
+        self.case_id, self.expected, self.actual = case_id, expected, actual
+        self.cached = False  # the stale version came from the store's own row cache, not from the caller
+
+
+class CaseNotFound(StoreError):
+    """No case with that id in the store."""
+
+    code = "CF952"
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"no case '{case_id}' in this store", "list cases with 'careflow case list'")
+        self.case_id = case_id
+
+
+class CaseExists(StoreError):
+    """A new case's id is already taken in the store."""
+
+    code = "CF953"
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"a case '{case_id}' already exists in this store", "choose another id")
+        self.case_id = case_id
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer careflow (its schema version is higher than ours)."""
+
+    code = "CF954"

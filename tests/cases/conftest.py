@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from careflow.cases.store import CaseStore, open_store
+from careflow.clock import ManualClock
+from tests.cases.relay import FOLLOWUP_C, RELAY_C
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
@@ -22,3 +28,13 @@ def _store_url(request: pytest.FixtureRequest) -> str:
         return "memory:"
     fixture: str = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
     return fixture
+
+
+@pytest.fixture
+def store(url: str, clock: ManualClock) -> Iterator[CaseStore]:
+    """A store of the relay world, for each backend in turn."""
+    s = open_store(url, processes=[RELAY_C, FOLLOWUP_C], clock=clock)
+    yield s
+    s.close()
+
+

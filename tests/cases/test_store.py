@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
@@ -20,60 +19,17 @@ from typing import Any
 import pytest
 
 from careflow.cases.case import Case, HistoryError
-from careflow.cases.store import (
-    CaseExists,
-    CaseNotFound,
-    CaseStore,
-    ConcurrentUpdate,
-    SchemaTooNew,
-    StoreError,
-    open_store,
-)
+from careflow.cases.store import CaseStore, open_store
 from careflow.cases.store.codec import seal_rows
 from careflow.cases.store.migrations import SQLITE, Migration, pending
 from careflow.clock import ManualClock
-from careflow.definitions.loader import loads
+from careflow.errors import CaseExists, CaseNotFound, ConcurrentUpdate, SchemaTooNew, StoreError
 from careflow.runtime.audit import GENESIS, AuditEntry, seal_all
-from careflow.runtime.compiled import Actor, CompiledProcess, EventNotAllowed, compile
+from careflow.runtime.compiled import Actor, EventNotAllowed
 from careflow.runtime.engine import public
 from careflow.runtime.snapshots import snapshot_from_json, snapshot_json
-from tests.support import T0, process_text
-
-RELAY = process_text("relay_store")
-
-FOLLOWUP = process_text("followup")
-
-ANN = Actor("ann", {"employee"})
-BOB = Actor("bob")
-_FOLLOWUP = loads(FOLLOWUP)
-
-
-def _resolve(process_id: str) -> Any:
-    assert process_id == "followup"
-    return _FOLLOWUP
-
-
-RELAY_C: CompiledProcess = compile(loads(RELAY, known_processes=["followup"]), None, _resolve)
-FOLLOWUP_C: CompiledProcess = compile(_FOLLOWUP)
-
-
-# -- fixtures: one store per backend --------------------------------------------------------------
-
-
-@pytest.fixture
-def store(url: str, clock: ManualClock) -> Iterator[CaseStore]:
-    s = open_store(url, processes=[RELAY_C, FOLLOWUP_C], clock=clock)
-    yield s
-    s.close()
-
-
-def new_case(clock: ManualClock, case_id: str = "k1", **data: Any) -> Case:
-    return Case.open(RELAY_C, case_id, actor=ANN, data=data, clock=clock)
-
-
-def started(store: CaseStore, clock: ManualClock, case_id: str = "k1") -> None:
-    store.create(new_case(clock, case_id, consent=True))
-    store.fire(case_id, "start", ANN, {"who": "bob"})
+from tests.cases.relay import ANN, BOB, FOLLOWUP_C, RELAY_C, new_case, started
+from tests.support import T0
 
 
 def raw_sql(url: str, sql: str, *args: Any) -> list[Any]:

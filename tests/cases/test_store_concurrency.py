@@ -17,8 +17,9 @@ from contextlib import closing
 from pathlib import Path
 
 from careflow.cases.case import Case
-from careflow.cases.store import ConcurrentUpdate, open_store
+from careflow.cases.store import open_store
 from careflow.definitions.loader import loads
+from careflow.errors import ConcurrentUpdate
 from careflow.runtime.compiled import Actor
 from tests.support import process_text
 

@@ -5,8 +5,9 @@ id/version, state, due time, version), and the sealed audit entries as append-on
 change is one transaction: the new snapshot and its entries, or nothing. Every case has a version;
 a commit based on a stale version raises ``ConcurrentUpdate`` and writes nothing.
 
-This module only defines the protocol, the errors and ``open_store``: the backends (and sqlite3 /
-psycopg) are imported when a store is opened, so ``careflow --help`` stays fast.
+This module only defines the protocol, its result rows and ``open_store`` (the errors live in
+``careflow.errors``): the backends (and sqlite3 / psycopg) are imported when a store is opened, so
+``careflow --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from careflow.errors import CareflowError
+from careflow.errors import StoreError
 
 if TYPE_CHECKING:
     from careflow.cases.case import Case
@@ -33,56 +34,9 @@ DEFAULT_URL = "sqlite:///careflow.db"
 ProcessResolver = Callable[[str, str], "ProcessDefinition | CompiledProcess"]
 
 
-class StoreError(CareflowError):
-    """A store cannot be opened or used: bad URL, unreachable server, damaged file, newer schema.
-
-    ``hint`` says what to do about it. The data is never touched when this is raised on open.
-    """
-
-    code = "CF950"
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message + (f"\n    hint: {hint}" if hint else ""))
-        self.hint = hint
-
-
-class ConcurrentUpdate(StoreError):
-    """The case changed since it was read (its version moved on); nothing was written."""
-
-    code = "CF951"
-
-    def __init__(self, case_id: str, expected: int, actual: int | None) -> None:
-        now = "is gone" if actual is None else f"is at version {actual}"
-        super().__init__(f"case '{case_id}' was changed concurrently: expected version {expected}, it {now}",
-                         "load the case again and retry (store.fire(..., retries=N) does that for a pure step)")
-        self.case_id, self.expected, self.actual = case_id, expected, actual
-        self.cached = False  # the stale version came from the store's own row cache, not from the caller
-
-
-class CaseNotFound(StoreError):
-    code = "CF952"
-
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"no case '{case_id}' in this store", "list cases with 'careflow case list'")
-        self.case_id = case_id
-
-
-class CaseExists(StoreError):
-    code = "CF953"
-
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"a case '{case_id}' already exists in this store", "choose another id")
-        self.case_id = case_id
-
-
-class SchemaTooNew(StoreError):
-    """The database was written by a newer careflow (its schema version is higher than ours)."""
-
-    code = "CF954"
-
-
 class CaseInfo(NamedTuple):
-    """A case's indexed columns (no history): what listing and querying return."""
+    """A case's indexed columns (no history): what listing and querying return, and the indexed half
+    of what a commit writes (``codec.Change``)."""
 
     case_id: str
     process_id: str
@@ -212,5 +166,4 @@ def open_store(url: str | None = None, *, create: bool = True, processes: Iterab
                      "use memory:, sqlite:///path/cases.db or postgresql://user@host:port/db")
 
 
-__all__ = ["DEFAULT_URL", "CaseCheck", "CaseExists", "CaseInfo", "CaseNotFound", "CaseStore", "ConcurrentUpdate",
-           "Fired", "SchemaTooNew", "StoreError", "open_store", "store_url"]
+__all__ = ["DEFAULT_URL", "CaseCheck", "CaseInfo", "CaseStore", "Fired", "open_store", "store_url"]

@@ -15,19 +15,11 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from careflow.cases.case import Case, HistoryError
-from careflow.cases.store import (
-    CaseCheck,
-    CaseExists,
-    CaseInfo,
-    CaseNotFound,
-    ConcurrentUpdate,
-    Fired,
-    ProcessResolver,
-    StoreError,
-)
+from careflow.cases.case import Case
+from careflow.cases.store import CaseCheck, CaseInfo, Fired, ProcessResolver
 from careflow.cases.store.codec import (
     Change,
     EntryRow,
@@ -39,10 +31,11 @@ from careflow.cases.store.codec import (
     seal_rows,
     snapshot_json,
 )
+from careflow.cases.store.verify import check_case
 from careflow.clock import SYSTEM_CLOCK, Clock
-from careflow.errors import CareflowError
+from careflow.errors import CareflowError, CaseExists, CaseNotFound, ConcurrentUpdate, StoreError
 from careflow.model.definition import ProcessDefinition
-from careflow.runtime.audit import AuditEntry, seal_all, verify
+from careflow.runtime.audit import AuditEntry, seal_all
 from careflow.runtime.compiled import Actor, CompiledProcess, compile
 from careflow.runtime.data import CaseError
 from careflow.runtime.engine import Link, RawSnapshot, open_case, public, step, tick
@@ -182,8 +175,7 @@ class BaseStore:
             self._pending[ch.case_id] = ch
             if ch.snapshot:  # written from a Case (save/create): any decoded snapshot kept for it is stale
                 self._snaps.pop(ch.case_id, None)
-            self._cache[ch.case_id] = Row(ch.case_id, ch.process_id, ch.process_version, ch.version, ch.seq,
-                                          ch.head, ch.snapshot)
+            self._cache[ch.case_id] = ch.row()
 
     def _flush(self) -> None:
         if not (self._tx and self._pending):
@@ -415,20 +407,22 @@ class BaseStore:
         """Open cases with a pending deadline at or before ``at`` (default: now), earliest first."""
         return self.query(due_before=at if at is not None else self.clock.now(), closed=False)
 
+    def _logged(self, case_id: str) -> tuple[Row, list[tuple[int, str, str, str]]]:
+        """The case row and its audit rows up to the row's ``seq``, read in one consistent view."""
+        with self._reading():
+            row = self._row(case_id)
+            return row, [r for r in self._history_rows(case_id) if r[0] <= row.seq]
+
     def history(self, case_id: str) -> tuple[AuditEntry, ...]:
         with self._guard():
             self._flush()
-            with self._reading():
-                row = self._row(case_id)
-                rows = self._history_rows(case_id)
-        return tuple(AuditEntry.from_json(json.loads(r[3])) for r in rows if r[0] <= row.seq)
+            _, rows = self._logged(case_id)
+        return tuple(AuditEntry.from_json(json.loads(r[3])) for r in rows)
 
     def load(self, case_id: str) -> Case:
         with self._guard():
             self._flush()
-            with self._reading():
-                row = self._row(case_id)
-                rows = [r for r in self._history_rows(case_id) if r[0] <= row.seq]
+            row, rows = self._logged(case_id)
             case = Case.from_json(self.process(row.process_id, row.process_version), case_text(row, rows),
                                   clock=self.clock)
             self._remember(case, row.version)
@@ -451,38 +445,9 @@ class BaseStore:
             ids = [case_id] if case_id is not None else self._case_ids()
         for one in ids:
             with self._guard():
-                with self._reading():
-                    row = self._row(one)
-                    rows = [r for r in self._history_rows(one) if r[0] <= row.seq]
-                yield self._check(row, rows, replay)
-
-    def _check(self, row: Row, rows: list[tuple[int, str, str, str]], replay: bool) -> CaseCheck:
-        cid = row.case_id
-        entries: list[AuditEntry] = []
-        for seq, hash_, prev, text in rows:
-            try:
-                entry = AuditEntry.from_json(json.loads(text))
-            except (ValueError, TypeError, KeyError) as exc:
-                return CaseCheck(cid, False, len(rows), seq, "unreadable", f"entry seq {seq} cannot be read: {exc}")
-            if (entry.seq, entry.hash, entry.prev_hash) != (seq, hash_, prev):
-                return CaseCheck(cid, False, len(rows), seq, "columns-changed",
-                                 f"entry seq {seq}: its seq/hash/prev_hash columns differ from the entry itself")
-            entries.append(entry)
-        result = verify(entries)
-        if not result:
-            index = result.index or 0
-            return CaseCheck(cid, False, len(rows), rows[index][0], result.problem,
-                             f"entry seq {rows[index][0]}: {result.message} ({result.problem})")
-        if not entries or entries[-1].hash != row.head or entries[-1].seq != row.seq:
-            return CaseCheck(cid, False, len(rows), None, "head-mismatch",
-                             f"the case row (seq {row.seq}) does not end where its log ends (log cut short?)")
-        if replay:
-            try:
-                Case.from_json(self.process(row.process_id, row.process_version), case_text(row, rows))
-            except HistoryError as exc:
-                at = rows[exc.index][0] if exc.index is not None and exc.index < len(rows) else None
-                return CaseCheck(cid, False, len(rows), at, "replay", f"replay: {exc}")
-        return CaseCheck(cid, True, len(rows))
+                row, rows = self._logged(one)
+                process = partial(self.process, row.process_id, row.process_version) if replay else None
+                yield check_case(row, rows, process)
 
 
 __all__ = ["BaseStore"]

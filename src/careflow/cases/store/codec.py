@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, NamedTuple
 
 from careflow.cases.case import FORMAT, HistoryError
-from careflow.cases.store import StoreError
+from careflow.cases.store import CaseInfo
+from careflow.errors import StoreError
 from careflow.runtime.audit import AuditEntry, canonical, cook
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.engine import RawSnapshot, due_at
@@ -49,23 +49,23 @@ class EntryRow(NamedTuple):
 
 
 class Change(NamedTuple):
-    """One case's part of a commit: its new row values and the entries it appends.
+    """One case's part of a commit: its new row (indexed columns and snapshot JSON) and the entries it
+    appends. ``expected`` is the version the change was based on (None: a new case, inserted)."""
 
-    ``expected`` is the version the change was based on (None: a new case, inserted).
-    """
-
-    case_id: str
-    process_id: str
-    process_version: str
-    state: str
-    closed: bool
-    due_at: datetime | None
-    version: int
-    seq: int
-    head: str
+    info: CaseInfo
     snapshot: str
     entries: tuple[EntryRow, ...]
     expected: int | None
+
+    @property
+    def case_id(self) -> str:
+        return self.info.case_id
+
+    def row(self) -> Row:
+        """The case row as a read after this change would return it."""
+        info = self.info
+        return Row(info.case_id, info.process_id, info.process_version, info.version, info.seq, info.head,
+                   self.snapshot)
 
 
 def dumps(obj: Any) -> str:
@@ -108,9 +108,9 @@ def change(compiled: CompiledProcess, snap: RawSnapshot, entries: Sequence[Audit
     """The row values for ``snap`` after ``entries`` (sealed, oldest first; ``rows``: their rows if
     already made). ``encode=False`` leaves the snapshot text empty, for a caller that encodes it
     later (once per case per batch)."""
-    return Change(snap[0], compiled.id, compiled.version, compiled.paths[snap[1]], snap[1] in compiled.finals,
-                  due_at(snap) if snap[5] else None, version, snap[7], entries[-1].hash or "",
-                  dumps(snapshot_json(compiled, snap)) if encode else "",
+    info = CaseInfo(snap[0], compiled.id, compiled.version, compiled.paths[snap[1]], snap[1] in compiled.finals,
+                    due_at(snap) if snap[5] else None, version, snap[7], entries[-1].hash or "")
+    return Change(info, dumps(snapshot_json(compiled, snap)) if encode else "",
                   tuple(rows) if rows is not None else tuple(entry_row(e) for e in entries), expected)
 
 

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from careflow.cases.store import CaseExists, CaseInfo, ConcurrentUpdate
+from careflow.cases.store import CaseInfo
 from careflow.cases.store.base import BaseStore
 from careflow.cases.store.codec import Change, EntryRow, Row
+from careflow.errors import CaseExists, ConcurrentUpdate
 
 
 class MemoryStore(BaseStore):
@@ -45,16 +46,15 @@ class MemoryStore(BaseStore):
 
     def _read(self, case_id: str, lock: bool) -> Row | None:
         ch = self._cases.get(case_id)
-        return None if ch is None else Row(ch.case_id, ch.process_id, ch.process_version, ch.version, ch.seq,
-                                           ch.head, ch.snapshot)
+        return None if ch is None else ch.row()
 
     def _apply(self, changes: Sequence[Change]) -> None:
         for ch in changes:  # check everything first: a refused commit changes nothing
             current = self._cases.get(ch.case_id)
             if ch.expected is None and current is not None:
                 raise CaseExists(ch.case_id)
-            if ch.expected is not None and (current is None or current.version != ch.expected):
-                raise ConcurrentUpdate(ch.case_id, ch.expected, None if current is None else current.version)
+            if ch.expected is not None and (current is None or current.info.version != ch.expected):
+                raise ConcurrentUpdate(ch.case_id, ch.expected, None if current is None else current.info.version)
         for ch in changes:
             self._cases[ch.case_id] = ch._replace(entries=())
             self._audit.setdefault(ch.case_id, []).extend(ch.entries)
@@ -66,13 +66,13 @@ class MemoryStore(BaseStore):
                 due_before: datetime | None, closed: bool | None, limit: int | None) -> list[CaseInfo]:
         out = []
         for ch in self._cases.values():
-            if ((case_id is None or ch.case_id == case_id)
-                    and (process_id is None or ch.process_id == process_id)
-                    and (state is None or ch.state == state or ch.state.startswith(state + "."))
-                    and (due_before is None or (ch.due_at is not None and ch.due_at <= due_before))
-                    and (closed is None or ch.closed == closed)):
-                out.append(CaseInfo(ch.case_id, ch.process_id, ch.process_version, ch.state, ch.closed, ch.due_at,
-                                    ch.version, ch.seq, ch.head))
+            info = ch.info
+            if ((case_id is None or info.case_id == case_id)
+                    and (process_id is None or info.process_id == process_id)
+                    and (state is None or info.state == state or info.state.startswith(state + "."))
+                    and (due_before is None or (info.due_at is not None and info.due_at <= due_before))
+                    and (closed is None or info.closed == closed)):
+                out.append(info)
         if due_before is not None:
             out.sort(key=lambda i: (i.due_at, i.case_id))
         else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from careflow.cases.store import SchemaTooNew
+from careflow.errors import SchemaTooNew
 
 
 class Migration(NamedTuple):

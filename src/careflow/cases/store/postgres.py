@@ -23,42 +23,61 @@ import psycopg
 from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
 
-from careflow.cases.store import CaseExists, CaseInfo, ConcurrentUpdate, StoreError
-from careflow.cases.store.base import BaseStore
-from careflow.cases.store.codec import Change, EntryRow, Row
+from careflow.cases.store.codec import Change, Row
 from careflow.cases.store.migrations import POSTGRES, VERSION_TABLE, pending
+from careflow.cases.store.sql import (
+    AUDIT_COLUMNS,
+    CASE_COLUMNS,
+    UPDATE_CASE,
+    UPDATED_COLUMNS,
+    Dialect,
+    SQLStore,
+    columns,
+    update_params,
+)
+from careflow.errors import ConcurrentUpdate, StoreError
 
 # The write statements take their parameters in binary (%b): text arrays of entry JSON would otherwise be
 # quoted and escaped character by character on the client, which cost more than the round trip.
+# The batch forms send one array per column (unnest) instead of one statement per row.
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_COLUMNS = "case_id, process_id, process_version, state, closed, due_at, version, seq, head"
-_AUDIT_INSERT = (
-    "INSERT INTO careflow_audit (case_id, seq, hash, prev_hash, kind, time, entry) "
-    "SELECT x.case_id, x.seq, x.hash, x.prev_hash, x.kind, x.time::timestamptz, x.entry "
-    "FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) "
-    "AS x(case_id, seq, hash, prev_hash, kind, time, entry)")
-_FIRE = (
-    "WITH u AS (UPDATE careflow_cases SET state = %b, closed = %b, due_at = %b, version = %b, seq = %b, "
-    "head = %b, snapshot = %b WHERE case_id = %b AND version = %b RETURNING case_id) "
-    "INSERT INTO careflow_audit (case_id, seq, hash, prev_hash, kind, time, entry) "
-    "SELECT u.case_id, x.seq, x.hash, x.prev_hash, x.kind, x.time::timestamptz, x.entry "
-    "FROM u, unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) "
-    "AS x(seq, hash, prev_hash, kind, time, entry)")
-_FIRE_ONE = (  # the common case, one entry: scalars are cheaper to send than one-element arrays
-    "WITH u AS (UPDATE careflow_cases SET state = %b, closed = %b, due_at = %b, version = %b, seq = %b, "
-    "head = %b, snapshot = %b WHERE case_id = %b AND version = %b RETURNING case_id) "
-    "INSERT INTO careflow_audit (case_id, seq, hash, prev_hash, kind, time, entry) "
-    "SELECT u.case_id, %b, %b, %b, %b, %s::timestamptz, %b FROM u")
-_UPDATE = (
+_INSERT = (
+    f"INSERT INTO careflow_cases ({CASE_COLUMNS}) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
+    "%s::text[], %s::bool[], %s::timestamptz[], %s::bigint[], %s::bigint[], %s::text[], %s::text[])")
+_UPDATE = (  # parameters as sql.update_params gives them
     "UPDATE careflow_cases c SET state = x.state, closed = x.closed, due_at = x.due_at, version = x.version, "
     "seq = x.seq, head = x.head, snapshot = x.snapshot "
-    "FROM unnest(%b::text[], %b::text[], %b::bool[], %b::timestamptz[], %b::bigint[], %b::bigint[], %b::text[], "
-    "%b::text[], %b::bigint[]) AS x(case_id, state, closed, due_at, version, seq, head, snapshot, expected) "
+    "FROM unnest(%b::text[], %b::bool[], %b::timestamptz[], %b::bigint[], %b::bigint[], %b::text[], %b::text[], "
+    f"%b::text[], %b::bigint[]) AS x({UPDATED_COLUMNS}, case_id, expected) "
     "WHERE c.case_id = x.case_id AND c.version = x.expected RETURNING c.case_id")
-_INSERT = (
-    "INSERT INTO careflow_cases (case_id, process_id, process_version, state, closed, due_at, version, seq, head, "
-    "snapshot) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::bool[], %s::timestamptz[], "
-    "%s::bigint[], %s::bigint[], %s::text[], %s::text[])")
+_AUDIT_INSERT = (
+    f"INSERT INTO careflow_audit ({AUDIT_COLUMNS}) "
+    "SELECT x.case_id, x.seq, x.hash, x.prev_hash, x.kind, x.time::timestamptz, x.entry "
+    "FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) "
+    f"AS x({AUDIT_COLUMNS})")
+# One fire in one statement: the update, only if the version is still the one read, and the audit rows
+# (none are written when the update matched no row). Parameters: sql.update_params, then the entries.
+_FIRE_HEAD = (f"WITH u AS ({UPDATE_CASE.replace('?', '%b')} RETURNING case_id) "
+              f"INSERT INTO careflow_audit ({AUDIT_COLUMNS}) SELECT u.case_id, ")
+_FIRE = (_FIRE_HEAD + "x.seq, x.hash, x.prev_hash, x.kind, x.time::timestamptz, x.entry "
+         "FROM u, unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) "
+         "AS x(seq, hash, prev_hash, kind, time, entry)")
+_FIRE_ONE = _FIRE_HEAD + "%b, %b, %b, %b, %s::timestamptz, %b FROM u"  # one entry: scalars beat 1-element arrays
+
+
+def _key_detail(exc: Exception) -> str:
+    diag = getattr(exc, "diag", None)
+    return (diag.message_detail if diag is not None else None) or ""  # "Key (case_id)=(k1) already exists."
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)  # the server hands times back in the session's zone
+
+
+DIALECT = Dialect(param="%s", lock=" FOR UPDATE", state_below="(state = %s OR starts_with(state, %s))",
+                  below_args=lambda state: [state, state + "."], duplicate=pgerrors.UniqueViolation,
+                  key_detail=_key_detail, moment_out=_utc, columnar=True, insert_cases=_INSERT,
+                  update_cases=_UPDATE, insert_entries=_AUDIT_INSERT)
 
 
 def parse_url(url: str) -> tuple[str, str | None, str]:
@@ -77,7 +96,10 @@ def parse_url(url: str) -> tuple[str, str | None, str]:
     return conninfo, schema, urlunsplit(shown)
 
 
-class PostgresStore(BaseStore):
+class PostgresStore(SQLStore):
+    dialect = DIALECT
+    _conn: psycopg.Connection[Any]
+
     def __init__(self, url: str, **options: Any) -> None:
         super().__init__(url, **options)
         conninfo, self.schema, self.shown = parse_url(url)
@@ -184,13 +206,11 @@ class PostgresStore(BaseStore):
         if len(changes) == 1 and changes[0].expected is not None:
             ch = changes[0]
             e = ch.entries
-            head = (ch.state, ch.closed, ch.due_at, ch.version, ch.seq, ch.head, ch.snapshot, ch.case_id, ch.expected)
+            head = update_params(ch, DIALECT)
             if len(e) == 1:
                 cur = self._conn.execute(_FIRE_ONE, (*head, *e[0][1:]))
             else:
-                cur = self._conn.execute(_FIRE, (*head, [r.seq for r in e], [r.hash for r in e],
-                                                 [r.prev_hash for r in e], [r.kind for r in e], [r.time for r in e],
-                                                 [r.entry for r in e]))
+                cur = self._conn.execute(_FIRE, (*head, *columns(e)[1:]))  # the entries' columns but case_id
             if cur.rowcount != len(e):
                 row = self._read(ch.case_id, False)
                 stale = ConcurrentUpdate(ch.case_id, ch.expected or 0, None if row is None else row.version)
@@ -198,13 +218,15 @@ class PostgresStore(BaseStore):
                 raise stale
             if len(self._rows) >= 10_000:
                 self._rows.clear()
-            self._rows[ch.case_id] = Row(ch.case_id, ch.process_id, ch.process_version, ch.version, ch.seq, ch.head,
-                                         ch.snapshot)
+            self._rows[ch.case_id] = ch.row()
             return
-        self._forget(changes)
         self._begin()
         self._apply(changes)
         self._commit()
+
+    def _apply(self, changes: Sequence[Change]) -> None:
+        self._forget(changes)
+        super()._apply(changes)
 
     def _unit_end(self, ok: bool) -> None:
         if not ok and self._in_tx():
@@ -220,75 +242,6 @@ class PostgresStore(BaseStore):
             yield
         finally:
             self._conn.execute("COMMIT")
-
-    def _read(self, case_id: str, lock: bool) -> Row | None:
-        sql = ("SELECT case_id, process_id, process_version, version, seq, head, snapshot FROM careflow_cases "
-               "WHERE case_id = %s" + (" FOR UPDATE" if lock else ""))
-        found = self._conn.execute(sql, (case_id,)).fetchone()
-        return None if found is None else Row(*found)
-
-    def _apply(self, changes: Sequence[Change]) -> None:
-        self._forget(changes)
-        conn = self._conn
-        new = [c for c in changes if c.expected is None]
-        old = [c for c in changes if c.expected is not None]
-        if new:
-            try:
-                conn.execute(_INSERT, [[getattr(c, f) for c in new] for f in (
-                    "case_id", "process_id", "process_version", "state", "closed", "due_at", "version", "seq",
-                    "head", "snapshot")])
-            except pgerrors.UniqueViolation as exc:
-                taken = exc.diag.message_detail or ""
-                raise CaseExists(next((c.case_id for c in new if f"({c.case_id})" in taken), new[0].case_id)) from exc
-        if old:
-            done = {r[0] for r in conn.execute(_UPDATE, [[getattr(c, f) for c in old] for f in (
-                "case_id", "state", "closed", "due_at", "version", "seq", "head", "snapshot", "expected")])}
-            for c in old:
-                if c.case_id not in done:
-                    row = self._read(c.case_id, False)
-                    raise ConcurrentUpdate(c.case_id, c.expected or 0, None if row is None else row.version)
-        entries: list[EntryRow] = [e for c in changes for e in c.entries]
-        try:
-            conn.execute(_AUDIT_INSERT, [list(col) for col in zip(*entries, strict=True)])
-        except pgerrors.UniqueViolation as exc:
-            raise ConcurrentUpdate(entries[0].case_id, changes[0].expected or 0, None) from exc
-
-    def _history_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
-        return self._conn.execute("SELECT seq, hash, prev_hash, entry FROM careflow_audit WHERE case_id = %s "
-                                  "ORDER BY seq", (case_id,)).fetchall()
-
-    def _select(self, case_id: str | None, process_id: str | None, state: str | None,
-                due_before: datetime | None, closed: bool | None, limit: int | None) -> list[CaseInfo]:
-        where: list[str] = []
-        args: list[Any] = []
-        if case_id is not None:
-            where.append("case_id = %s")
-            args.append(case_id)
-        if process_id is not None:
-            where.append("process_id = %s")
-            args.append(process_id)
-        if state is not None:
-            where.append("(state = %s OR starts_with(state, %s))")
-            args += [state, state + "."]
-        if due_before is not None:
-            where.append("due_at <= %s")
-            args.append(due_before)
-        if closed is not None:
-            where.append("closed = %s")
-            args.append(closed)
-        sql = f"SELECT {_COLUMNS} FROM careflow_cases"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY due_at, case_id" if due_before is not None else " ORDER BY case_id"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        rows = self._conn.execute(sql, args).fetchall()
-        # the server hands times back in the session's zone: UTC, like everything careflow keeps
-        return [CaseInfo(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else r[5].astimezone(UTC), r[6], r[7], r[8])
-                for r in rows]
-
-    def _case_ids(self) -> list[str]:
-        return [r[0] for r in self._conn.execute("SELECT case_id FROM careflow_cases ORDER BY case_id")]
 
 
 __all__ = ["PostgresStore", "parse_url"]

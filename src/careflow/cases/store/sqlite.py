@@ -21,23 +21,29 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from careflow.cases.store import CaseExists, CaseInfo, ConcurrentUpdate, StoreError
-from careflow.cases.store.base import BaseStore
-from careflow.cases.store.codec import Change, EntryRow, Row
+from careflow.cases.store.codec import Change
 from careflow.cases.store.migrations import SQLITE, VERSION_TABLE, pending
+from careflow.cases.store.sql import Dialect, SQLStore
+from careflow.errors import StoreError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _HINT_DAMAGED = "restore the file from a backup; 'sqlite3 FILE \"PRAGMA integrity_check\"' shows the damage"
-_COLUMNS = "case_id, process_id, process_version, state, closed, due_at, version, seq, head"
 
 
-def _micros(moment: datetime | None) -> int | None:
-    return None if moment is None else (moment - _EPOCH) // _US
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _US
 
 
-def _moment(micros: int | None) -> datetime | None:
-    return None if micros is None else _EPOCH + micros * _US
+def _moment(micros: int) -> datetime:
+    return _EPOCH + micros * _US
+
+
+# Times are kept as microseconds since 1970 UTC; the write lock is taken by BEGIN IMMEDIATE, so a
+# read needs no locking clause.
+DIALECT = Dialect(param="?", lock="", state_below="(state = ? OR substr(state, 1, ?) = ?)",
+                  below_args=lambda state: [state, len(state) + 1, state + "."],
+                  duplicate=sqlite3.IntegrityError, moment_in=_micros, moment_out=_moment)
 
 
 def parse_url(url: str) -> tuple[Path, dict[str, str]]:
@@ -72,7 +78,10 @@ def check_header(path: Path) -> None:
         raise StoreError(f"{path} is truncated: {size} bytes, its header says {pages * page_size}", _HINT_DAMAGED)
 
 
-class SQLiteStore(BaseStore):
+class SQLiteStore(SQLStore):
+    dialect = DIALECT
+    _conn: sqlite3.Connection
+
     def __init__(self, url: str, *, create: bool = True, **options: Any) -> None:
         super().__init__(url, **options)
         path, opts = parse_url(url)
@@ -188,71 +197,6 @@ class SQLiteStore(BaseStore):
             yield
         finally:
             self._conn.execute("COMMIT")
-
-    def _read(self, case_id: str, lock: bool) -> Row | None:
-        found = self._conn.execute("SELECT case_id, process_id, process_version, version, seq, head, snapshot "
-                                   "FROM careflow_cases WHERE case_id = ?", (case_id,)).fetchone()
-        return None if found is None else Row(*found)
-
-    def _apply(self, changes: Sequence[Change]) -> None:
-        conn = self._conn
-        entries: list[EntryRow] = []
-        for ch in changes:
-            if ch.expected is None:
-                try:
-                    conn.execute("INSERT INTO careflow_cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                 (ch.case_id, ch.process_id, ch.process_version, ch.state, ch.closed,
-                                  _micros(ch.due_at), ch.version, ch.seq, ch.head, ch.snapshot))
-                except sqlite3.IntegrityError as exc:
-                    raise CaseExists(ch.case_id) from exc
-            else:
-                cur = conn.execute("UPDATE careflow_cases SET state = ?, closed = ?, due_at = ?, version = ?, "
-                                   "seq = ?, head = ?, snapshot = ? WHERE case_id = ? AND version = ?",
-                                   (ch.state, ch.closed, _micros(ch.due_at), ch.version, ch.seq, ch.head,
-                                    ch.snapshot, ch.case_id, ch.expected))
-                if cur.rowcount != 1:
-                    row = self._read(ch.case_id, False)
-                    raise ConcurrentUpdate(ch.case_id, ch.expected, None if row is None else row.version)
-            entries.extend(ch.entries)
-        try:
-            conn.executemany("INSERT INTO careflow_audit VALUES (?, ?, ?, ?, ?, ?, ?)", entries)
-        except sqlite3.IntegrityError as exc:  # a seq already taken: someone else extended this log
-            raise ConcurrentUpdate(entries[0].case_id, changes[0].expected or 0, None) from exc
-
-    def _history_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
-        return self._conn.execute("SELECT seq, hash, prev_hash, entry FROM careflow_audit WHERE case_id = ? "
-                                  "ORDER BY seq", (case_id,)).fetchall()
-
-    def _select(self, case_id: str | None, process_id: str | None, state: str | None,
-                due_before: datetime | None, closed: bool | None, limit: int | None) -> list[CaseInfo]:
-        where: list[str] = []
-        args: list[Any] = []
-        if case_id is not None:
-            where.append("case_id = ?")
-            args.append(case_id)
-        if process_id is not None:
-            where.append("process_id = ?")
-            args.append(process_id)
-        if state is not None:  # no LIKE: '_' in state ids is a LIKE wildcard
-            where.append("(state = ? OR substr(state, 1, ?) = ?)")
-            args += [state, len(state) + 1, state + "."]
-        if due_before is not None:
-            where.append("due_at IS NOT NULL AND due_at <= ?")
-            args.append(_micros(due_before))
-        if closed is not None:
-            where.append("closed = ?")
-            args.append(int(closed))
-        sql = f"SELECT {_COLUMNS} FROM careflow_cases"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY due_at, case_id" if due_before is not None else " ORDER BY case_id"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return [CaseInfo(r[0], r[1], r[2], r[3], bool(r[4]), _moment(r[5]), r[6], r[7], r[8])
-                for r in self._conn.execute(sql, args)]
-
-    def _case_ids(self) -> list[str]:
-        return [r[0] for r in self._conn.execute("SELECT case_id FROM careflow_cases ORDER BY case_id")]
 
 
 __all__ = ["SQLiteStore", "check_header", "parse_url"]
