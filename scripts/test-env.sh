@@ -15,10 +15,10 @@ case "$mode" in
     "$uv" pip install --quiet --python "$py" --upgrade --refresh -e '.[dev]'
     ;;
   lowest)
-    # only careflow's own ranges go low; pytest and hypothesis stay at their locked versions
-    pins=$(grep -E '^(pytest|hypothesis)==' requirements-dev.lock | sed 's/ .*//')
+    # only careflow's own ranges go low; the test tools stay at their locked versions
+    pins=$(grep -E '^(pytest|hypothesis|check-jsonschema)==' requirements-dev.lock | sed 's/ .*//')
     # shellcheck disable=SC2086
-    "$uv" pip install --quiet --python "$py" --resolution lowest-direct -e '.[postgres]' $pins
+    "$uv" pip install --quiet --python "$py" --resolution lowest-direct -e '.[postgres,lsp]' $pins
     ;;
   *) echo "usage: sh scripts/test-env.sh latest|lowest UV PYTHON" >&2; exit 2 ;;
 esac
