@@ -34,7 +34,6 @@ from careflow.clock import ManualClock
 from careflow.definitions.loader import loads
 from careflow.runtime.audit import GENESIS, AuditEntry, seal_all
 from careflow.runtime.compiled import Actor, CompiledProcess, EventNotAllowed, compile
-from careflow.runtime.engine import public
 from careflow.runtime.snapshots import snapshot_from_json, snapshot_json
 
 PG_BASE = os.environ.get("CAREFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -221,7 +220,7 @@ def test_snapshot_codec_is_exact_and_matches_case_json(store: CaseStore, clock: 
     case = store.load("k1")
     raw = tuple(case.snapshot)
     encoded = snapshot_json(RELAY_C, raw)
-    assert public(snapshot_from_json(json.loads(json.dumps(encoded)))) == case.snapshot
+    assert snapshot_from_json(json.loads(json.dumps(encoded))) == case.snapshot
     body = json.loads(case.to_json())  # the store keeps the very keys Case.to_json writes
     assert {k: body[k] for k in encoded} == encoded
     assert store.snapshot("k1") == encoded
@@ -242,13 +241,15 @@ def test_fire_commits_state_entries_and_version(store: CaseStore, clock: ManualC
     store.create(new_case(clock, consent=True))
     clock.advance(minutes=5)
     fired = store.fire("k1", "start", ANN, {"who": "bob"}, "family agreed")
-    assert (fired.state, fired.version, len(fired.entries)) == ("work.w1", 2, 1)
-    entry = fired.entries[0]
+    assert (fired.state, fired.version, len(fired.entries)) == ("work.w1", 2, 2)
+    entry, assigned = fired.entries  # 'start' gives the case role 'holder': an 'assigned' entry follows
     assert (entry.seq, entry.kind, entry.reason, entry.time) == (1, "fired", "family agreed", T0 + timedelta(minutes=5))
+    assert (assigned.seq, assigned.kind) == (2, "assigned")
+    assert dict(assigned.ref or {}) == {"role": "holder", "person": "bob"}
     info = store.get("k1")
-    assert (info.state, info.version, info.seq, info.head, info.closed) == ("work.w1", 2, 1, entry.hash, False)
+    assert (info.state, info.version, info.seq, info.head, info.closed) == ("work.w1", 2, 2, assigned.hash, False)
     assert info.due_at == T0 + timedelta(minutes=5, days=14)
-    assert store.history("k1")[-1] == entry
+    assert store.history("k1")[-2:] == (entry, assigned)
     assert dict(store.load("k1").roles) == {"holder": "bob"}
 
 
@@ -367,8 +368,8 @@ def test_handoff_creates_the_child_in_the_same_commit(store: CaseStore, clock: M
     store.fire("k1", "meet", BOB)
     store.fire("k1", "proceed", BOB)
     fired = store.fire("k1", "hand_off", BOB)
-    assert fired.state == "closed" and fired.spawned == ("k1:6",)
-    child = store.load("k1:6")
+    assert fired.state == "closed" and fired.spawned == ("k1:7",)  # seq 7: 'start' also wrote 'assigned'
+    child = store.load("k1:7")
     assert (child.process_id, child.state, child.data["labels"]) == ("followup", "waiting", ("needs help",))
     assert child.links[0].case_id == "k1"
     assert all(c.ok for c in store.verify())
@@ -443,7 +444,7 @@ def test_verify_finds_a_log_cut_short(durable_url: str, clock: ManualClock) -> N
     drop = ("DROP TRIGGER careflow_audit_no_delete" if url.startswith("sqlite")
             else "DROP TRIGGER careflow_audit_no_change ON careflow_audit")
     raw_sql(url, drop)
-    raw_sql(url, "DELETE FROM careflow_audit WHERE case_id = 'k1' AND seq = 2")
+    raw_sql(url, "DELETE FROM careflow_audit WHERE case_id = 'k1' AND seq = 3")  # the last entry
     (check,) = store.verify("k1")
     assert (check.ok, check.problem, check.seq) == (False, "head-mismatch", None)
     store.close()
