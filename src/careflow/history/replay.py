@@ -85,11 +85,14 @@ class ReplayResult:
     divergence: Divergence | None = None
     file: str | None = None
     snapshot: Snapshot | None = None
-    _log: tuple[Entry, ...] = attrs.field(default=(), repr=False, eq=False, alias="log")
+    _log: Sequence[Entry] = attrs.field(default=(), repr=False, eq=False, alias="log")
+    _hashes: Sequence[Entry] | None = attrs.field(default=None, repr=False, eq=False, alias="hashes")
 
     @property
     def entries(self) -> tuple[AuditEntry, ...]:
-        return tuple(cook(e) for e in self._log)
+        # built on first use: most replays only want the verdict
+        log = self._log if self._hashes is None else _sealed_log(self._log, self._hashes)
+        return tuple(cook(e) for e in log)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -148,6 +151,7 @@ def _run(c: CompiledProcess, h: History, recorded_on: CompiledProcess, behaviour
     head = GENESIS
     now: datetime = EPOCH
     snap: Any = None  # the raw snapshot so far (None before 'opened')
+    follows = 0  # the seq the next entry a step records must have
     i = 0
     while i < n:
         e = entries[i]
@@ -163,7 +167,6 @@ def _run(c: CompiledProcess, h: History, recorded_on: CompiledProcess, behaviour
                                 "sequence-gap")
             else:
                 # structure first: the entry's place in the log
-                follows = snapshot_of(snap).seq + 1 if snap is not None else 0
                 if e[E_SEQ] is not ABSENT and e[E_SEQ] != follows:
                     return fail(i, f"entry {i}: sequence gap: seq {e[E_SEQ]} where {follows} follows", "sequence-gap")
                 now = now if e[E_TIME] is ABSENT else e[E_TIME]
@@ -178,7 +181,7 @@ def _run(c: CompiledProcess, h: History, recorded_on: CompiledProcess, behaviour
                     snap, produced, other = _other(c, h, i, e, snap, cached[1], now, reason)
                 if other is not None:
                     return fail(i, other[1], other[0], other[2])
-                p = produced[0]
+                p, follows = produced[0], produced[-1][E_SEQ] + 1
                 if len(produced) > 1:
                     pending.extend(produced[1:])
             # compare: one tuple comparison when the entry is complete and agrees; then the hash chain
@@ -216,8 +219,8 @@ def _finish(c: CompiledProcess, h: History, snap: RawSnapshot, log: list[Entry],
     last = final_checks(c, snapshot_of(snap), h, head, behaviour)
     if last is not None:
         return _failed(h, n, last[1], last[0])
-    return ReplayResult(True, n, None, h.file, snapshot_of(snap),
-                        log=_sealed_log(log, h.entries) if head is not None else tuple(log))
+    return ReplayResult(True, n, None, h.file, snapshot_of(snap), log=log,
+                        hashes=h.entries if head is not None else None)
 
 
 def _start_problem(c: CompiledProcess, h: History, recorded_on: CompiledProcess, behaviour: bool
@@ -332,7 +335,7 @@ def _line_hash_ok(text: str, recorded: str) -> bool:
     return hashlib.sha256((text[:at] + text[at + len(needle):]).encode("utf-8")).hexdigest() == recorded
 
 
-def _sealed_log(log: list[Entry], recorded: Sequence[Entry]) -> tuple[Entry, ...]:
+def _sealed_log(log: Sequence[Entry], recorded: Sequence[Entry]) -> tuple[Entry, ...]:
     """The replayed entries with the recorded hashes, which were verified against this content."""
     out = []
     prev = GENESIS

@@ -39,13 +39,16 @@ def due(now: datetime, d: Any) -> datetime:
 
 def apply(compiled: CompiledProcess, plan: Plan, snap: RawSnapshot, actor: Actor, roles: tuple[str, ...],
           event_data: Mapping[str, Any], now: datetime, reason: str | None, kind: str,
-          ref: Mapping[str, Any] | None, seq: int) -> tuple[RawSnapshot, tuple[RawEntry, ...]] | Refusal:
-    """The new snapshot and its entries, or the refusal that stops the transition after all."""
-    data = _new_data(plan, snap[S_DATA], event_data)
-    if type(data) is Refusal:
-        return data
-    assert isinstance(data, dict)
-    held, given = _new_roles(plan, snap[S_ROLES], event_data)
+          ref: Mapping[str, Any] | None, seq: int) -> tuple[RawSnapshot, tuple[RawEntry, ...], None] | Refusal:
+    """The new snapshot and its entries (a refusal-free raw step), or the refusal that stops the
+    transition after all."""
+    data = snap[S_DATA]
+    if plan.sets or plan.appends or plan.values:  # tested here: most transitions change no data
+        data = _new_data(plan, data, event_data)
+        if type(data) is Refusal:
+            return data
+        assert isinstance(data, dict)
+    held, given = _new_roles(plan, snap[S_ROLES], event_data) if plan.assigns else (snap[S_ROLES], ())
     ticks = tuple(sorted({*snap[S_TICKS], *plan.ticks})) if plan.ticks else snap[S_TICKS]
     blocked = checklist_open(plan, ticks)
     if blocked is not None:
@@ -74,12 +77,10 @@ def apply(compiled: CompiledProcess, plan: Plan, snap: RawSnapshot, actor: Actor
         seq += 1
         links = (*links, spawned[0])
         entries.append(spawned[1])
-    return (case_id, plan.target_leaf, data, ticks, held, timers, links, seq), tuple(entries)
+    return (case_id, plan.target_leaf, data, ticks, held, timers, links, seq), tuple(entries), None
 
 
 def _new_data(plan: Plan, data: dict[str, Any], event_data: Mapping[str, Any]) -> dict[str, Any] | Refusal:
-    if not (plan.sets or plan.appends or plan.values):
-        return data
     data = dict(data)
     data.update(plan.values)
     for case_field, event_field in plan.sets:
@@ -96,9 +97,9 @@ def _new_data(plan: Plan, data: dict[str, Any], event_data: Mapping[str, Any]) -
 
 
 def _new_roles(plan: Plan, held: dict[str, str], event_data: Mapping[str, Any]
-               ) -> tuple[dict[str, str], list[tuple[str, str]]]:
+               ) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
     """The case roles after the transition, and the (role, person) pairs it gave."""
-    given = [(role, event_data[field]) for role, field in plan.assigns if field in event_data]
+    given = tuple((role, event_data[field]) for role, field in plan.assigns if field in event_data)
     if not given:
         return held, given
     held = dict(held)

@@ -118,10 +118,9 @@ def decide(compiled: CompiledProcess, snap: RawSnapshot, event: str, actor: Acto
                  None if ref is None else tuple(ref.items()), plan.tid, compiled.id, compiled.version,
                  None, None),), None
         applied = apply(compiled, plan, snap, actor, roles, event_data, now, reason, kind, ref, seq)
-        if type(applied) is Refusal:
+        if isinstance(applied, Refusal):
             return deny(compiled, snap, event, actor, data, now, reason, ref, applied)
-        assert isinstance(applied, tuple)
-        return applied[0], applied[1], None
+        return applied
     assert refusal is not None
     return deny(compiled, snap, event, actor, data, now, reason, ref, refusal)
 
