@@ -30,7 +30,7 @@ import lib_careflow
 from workload import FINAL, WALK
 
 import careflow
-from careflow.runtime.audit import AuditEntry, verify
+from careflow.runtime.audit import AuditEntry, verify_chain
 
 WARMUP = 200
 EVENTS_PER_CASE = len(WALK)  # 20 fired events; each case log also has its 'opened' entry
@@ -246,14 +246,14 @@ def replay_cases_jsonl(n: int, data: Path) -> dict[str, Any]:
 
 def hashing(n: int) -> dict[str, Any]:
     """Sealing is lazy (on the first read of a case's history/head/JSON): time it on its own, then
-    audit.verify over the sealed histories. Per entry: 21 per case (opened + 20 fired)."""
+    audit.verify_chain over the sealed histories. Per entry: 21 per case (opened + 20 fired)."""
     for case in _walked_cases(WARMUP):
-        verify(case.history)
+        verify_chain(case.history)
     cases = _walked_cases(n)
     _, seal_s = _timed(lambda: [case.head for case in cases])  # .head seals every unsealed entry
     histories = [case.history for case in cases]
     assert all(len(h) == ENTRIES_PER_CASE for h in histories)
-    results, verify_s = _timed(lambda: [verify(h) for h in histories])
+    results, verify_s = _timed(lambda: [verify_chain(h) for h in histories])
     assert all(results), "verify failed"
     entries = n * ENTRIES_PER_CASE
     return {"seal_us_per_entry": seal_s / entries * 1e6, "seal_entries_per_s": entries / seal_s,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from careflow.definitions.loader import bundled, load
+from careflow.definitions.loader import bundled_processes, load
 from careflow.model.definition import ProcessDefinition
 from careflow.render import render_bytes
 
@@ -37,7 +37,7 @@ def generate(svg: bool = True) -> dict[Path, bytes]:
              "Arrows: solid dark blue = next step, dashed blue = back, bold orange = to a higher level, "
              "green = exit. Moves to another level are written out in the box they leave from; moves "
              "possible anywhere in a level are listed under its title.", ""]
-    for pid in bundled():
+    for pid in bundled_processes():
         process = load(pid)
         index += [f"## {process.title.get('en')} (`{pid}`)", ""]
         for lang in LANGS:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from careflow.clock import FixedClock, ManualClock
-from careflow.definitions.loader import bundled, load
+from careflow.definitions.loader import bundled_processes as bundled_ids
+from careflow.definitions.loader import load
 from careflow.model.definition import ProcessDefinition
 from tests.support import CORPUS, GOLDEN, HISTORIES, PG_BASE, T0, require_pg
 
@@ -39,7 +40,7 @@ def golden_dir() -> Path:
 @pytest.fixture(scope="session")
 def bundled_processes() -> dict[str, ProcessDefinition]:
     """Every process shipped with careflow, loaded once, by id."""
-    return {process_id: load(process_id) for process_id in bundled()}
+    return {process_id: load(process_id) for process_id in bundled_ids()}
 
 
 @pytest.fixture(scope="session")

@@ -75,6 +75,14 @@ class ManualClock(FixedClock):
         self._now = self._now + step
         return self._now
 
+    def set(self, moment: datetime) -> None:
+        """Move to ``moment``, which must not be earlier than now (a ManualClock only moves forward)."""
+        moment = as_utc(moment)
+        if moment < self._now:
+            raise ValueError(f"a ManualClock only moves forward: {moment.isoformat()} is before "
+                             f"{self._now.isoformat()}")
+        self._now = moment
+
     def __repr__(self) -> str:
         return f"ManualClock({self._now.isoformat()})"
 

@@ -8,21 +8,23 @@ from typing import Any
 
 import pytest
 
-from careflow.cases.case import Case, HistoryError, overdue
+from careflow.cases.case import Case, overdue_cases
 from careflow.clock import ManualClock
 from careflow.definitions.loader import loads
-from careflow.errors import CareflowError
-from careflow.model.definition import ProcessDefinition
-from careflow.runtime.compiled import (
-    Actor,
+from careflow.errors import (
+    CareflowError,
     CaseClosed,
+    CaseError,
     ChecklistOpen,
     EventNotAllowed,
     GuardFailed,
+    HistoryError,
+    InvalidData,
     MissingData,
     RoleDenied,
 )
-from careflow.runtime.data import CaseError, InvalidData
+from careflow.model.definition import ProcessDefinition
+from careflow.runtime.compiled import Actor
 from tests.support import T0, process_text
 
 RELAY = process_text("relay")
@@ -114,7 +116,7 @@ def test_refusals_are_logged_and_change_nothing(relay: ProcessDefinition, event:
     denied = case.history[-1]
     assert (denied.kind, denied.code, denied.event, denied.actor, denied.reason) == (
         "denied", code, event, actor.id, "trying")
-    assert info.value.entry == denied and case.verify()
+    assert info.value.entry == denied and case.verify_chain()
 
 
 def test_checklist_and_closed_refusals(relay: ProcessDefinition, followup: ProcessDefinition) -> None:
@@ -191,7 +193,7 @@ def test_handoff_opens_a_linked_case(relay: ProcessDefinition, followup: Process
     assert dict(opened.ref or {}) == {"case_id": "k1", "process_id": "relay", "seq": spawned.seq}
     assert [tuple(link) for link in case.links] == [("child", "followup", child.case_id, spawned.seq)]
     assert [tuple(link) for link in child.links] == [("parent", "relay", "k1", spawned.seq)]
-    assert child.verify() and case.verify()
+    assert child.verify_chain() and case.verify_chain()
 
 
 def test_json_round_trip_is_lossless(relay: ProcessDefinition, followup: ProcessDefinition, clock: ManualClock
@@ -209,7 +211,7 @@ def test_json_round_trip_is_lossless(relay: ProcessDefinition, followup: Process
         case.state, dict(case.data), dict(case.roles), case.ticked, case.due_at)
     assert back.to_json() == text
     back.fire("meet", BOB)  # a loaded case keeps working and chaining
-    assert back.verify() and back.history[-1].prev_hash == case.head
+    assert back.verify_chain() and back.history[-1].prev_hash == case.head
 
 
 def test_from_json_refuses_tampering(relay: ProcessDefinition) -> None:
@@ -224,7 +226,10 @@ def test_from_json_refuses_tampering(relay: ProcessDefinition) -> None:
     with pytest.raises(HistoryError, match="does not match"):
         Case.from_json(relay, json.dumps(body), resolver=resolve)
     body = json.loads(case.to_json())
-    body["history"].pop()
+    body["history"].pop()  # the 'assigned' entry that 'start' writes after its 'fired' entry
+    with pytest.raises(HistoryError, match="also records a 'assigned' entry"):
+        Case.from_json(relay, json.dumps(body), resolver=resolve)
+    del body["history"][-1]  # the whole step cut off: the log replays, but not to the stored head
     with pytest.raises(HistoryError, match="head"):
         Case.from_json(relay, json.dumps(body), resolver=resolve)
 
@@ -235,10 +240,10 @@ def test_deadlines_with_manual_clock(relay: ProcessDefinition, clock: ManualCloc
     assert case.due_at == T0 + timedelta(days=14) and quiet.due_at is None
     assert case.tick().entries == ()
     clock.advance(days=14)
-    assert overdue([case, quiet]) == [case]
+    assert overdue_cases([case, quiet]) == [case]
     result = case.tick()
     (entry,) = result.entries
     assert (entry.kind, entry.event, entry.actor, entry.roles) == ("deadline", "work_overdue", "system", ("system",))
     assert dict(entry.ref or {}) == {"state": "work", "due_at": (T0 + timedelta(days=14)).isoformat()}
     assert case.tick().entries == () and case.due_at is None  # fired once per entry into 'work'
-    assert overdue([case], T0) == []
+    assert overdue_cases([case], T0) == []

@@ -18,15 +18,22 @@ from typing import Any
 
 import pytest
 
-from careflow.cases.case import Case, HistoryError
+from careflow.cases.case import Case
 from careflow.cases.store import CaseStore, open_store
 from careflow.cases.store.codec import seal_rows
 from careflow.cases.store.migrations import SQLITE, Migration, pending
 from careflow.clock import ManualClock
-from careflow.errors import CaseExists, CaseNotFound, ConcurrentUpdate, SchemaTooNew, StoreError
+from careflow.errors import (
+    CaseExists,
+    CaseNotFound,
+    ConcurrentUpdate,
+    EventNotAllowed,
+    HistoryError,
+    SchemaTooNew,
+    StoreError,
+)
 from careflow.runtime.audit import GENESIS, AuditEntry, seal_all
-from careflow.runtime.compiled import Actor, EventNotAllowed
-from careflow.runtime.engine import public
+from careflow.runtime.compiled import Actor
 from careflow.runtime.snapshots import snapshot_from_json, snapshot_json
 from tests.cases.relay import ANN, BOB, FOLLOWUP_C, RELAY_C, new_case, started
 from tests.support import T0
@@ -71,7 +78,7 @@ def test_snapshot_codec_is_exact_and_matches_case_json(store: CaseStore, clock: 
     case = store.load("k1")
     raw = tuple(case.snapshot)
     encoded = snapshot_json(RELAY_C, raw)
-    assert public(snapshot_from_json(json.loads(json.dumps(encoded)))) == case.snapshot
+    assert snapshot_from_json(json.loads(json.dumps(encoded))) == case.snapshot
     body = json.loads(case.to_json())  # the store keeps the very keys Case.to_json writes
     assert {k: body[k] for k in encoded} == encoded
     assert store.snapshot("k1") == encoded
@@ -92,13 +99,15 @@ def test_fire_commits_state_entries_and_version(store: CaseStore, clock: ManualC
     store.create(new_case(clock, consent=True))
     clock.advance(minutes=5)
     fired = store.fire("k1", "start", ANN, {"who": "bob"}, "family agreed")
-    assert (fired.state, fired.version, len(fired.entries)) == ("work.w1", 2, 1)
-    entry = fired.entries[0]
+    assert (fired.state, fired.version, len(fired.entries)) == ("work.w1", 2, 2)
+    entry, assigned = fired.entries  # 'start' gives the case role 'holder': an 'assigned' entry follows
     assert (entry.seq, entry.kind, entry.reason, entry.time) == (1, "fired", "family agreed", T0 + timedelta(minutes=5))
+    assert (assigned.seq, assigned.kind) == (2, "assigned")
+    assert dict(assigned.ref or {}) == {"role": "holder", "person": "bob"}
     info = store.get("k1")
-    assert (info.state, info.version, info.seq, info.head, info.closed) == ("work.w1", 2, 1, entry.hash, False)
+    assert (info.state, info.version, info.seq, info.head, info.closed) == ("work.w1", 2, 2, assigned.hash, False)
     assert info.due_at == T0 + timedelta(minutes=5, days=14)
-    assert store.history("k1")[-1] == entry
+    assert store.history("k1")[-2:] == (entry, assigned)
     assert dict(store.load("k1").roles) == {"holder": "bob"}
 
 
@@ -106,11 +115,12 @@ def test_refusal_is_recorded_and_raised(store: CaseStore, clock: ManualClock) ->
     store.create(new_case(clock))
     with pytest.raises(EventNotAllowed) as caught:
         store.fire("k1", "proceed", ANN)
-    assert caught.value.entry.kind == "denied" and caught.value.entry.hash is not None
+    entry = caught.value.entry
+    assert entry is not None and entry.kind == "denied" and entry.hash is not None
     info = store.get("k1")
     assert (info.state, info.version, info.seq) == ("concern", 2, 1)
     assert [e.kind for e in store.history("k1")] == ["opened", "denied"]
-    assert all(c.ok for c in store.verify())
+    assert all(c.ok for c in store.verify_cases())
 
 
 def test_stale_save_is_refused_and_writes_nothing(store: CaseStore, clock: ManualClock) -> None:
@@ -182,7 +192,7 @@ def test_transaction_is_all_or_nothing(store: CaseStore, clock: ManualClock) -> 
     assert (store.get("a"), store.history("a")) == before
     with pytest.raises(CaseNotFound):
         store.get("c")
-    assert all(c.ok for c in store.verify())
+    assert all(c.ok for c in store.verify_cases())
 
 
 def test_query_by_process_state_and_deadline(store: CaseStore, clock: ManualClock) -> None:
@@ -209,7 +219,7 @@ def test_tick_fires_due_deadlines(store: CaseStore, clock: ManualClock) -> None:
     assert [(e.kind, e.event) for e in fired.entries] == [("deadline", "late")]
     assert store.get("k1").due_at is None
     assert store.overdue(T0 + timedelta(days=30)) == []
-    assert all(c.ok for c in store.verify())
+    assert all(c.ok for c in store.verify_cases())
 
 
 def test_handoff_creates_the_child_in_the_same_commit(store: CaseStore, clock: ManualClock) -> None:
@@ -218,11 +228,11 @@ def test_handoff_creates_the_child_in_the_same_commit(store: CaseStore, clock: M
     store.fire("k1", "meet", BOB)
     store.fire("k1", "proceed", BOB)
     fired = store.fire("k1", "hand_off", BOB)
-    assert fired.state == "closed" and fired.spawned == ("k1:6",)
-    child = store.load("k1:6")
+    assert fired.state == "closed" and fired.spawned == ("k1:7",)  # seq 7: 'start' also wrote 'assigned'
+    child = store.load("k1:7")
     assert (child.process_id, child.state, child.data["labels"]) == ("followup", "waiting", ("needs help",))
     assert child.links[0].case_id == "k1"
-    assert all(c.ok for c in store.verify())
+    assert all(c.ok for c in store.verify_cases())
 
 
 def test_save_of_a_case_changed_in_memory(store: CaseStore, clock: ManualClock) -> None:
@@ -277,12 +287,12 @@ def test_verify_names_the_first_broken_entry(url: str, store: CaseStore, clock: 
         raw_sql(url, "DROP TRIGGER " + ("careflow_audit_no_update" if sqlite else
                                         "careflow_audit_no_change ON careflow_audit"))
         raw_sql(url, "UPDATE careflow_audit SET entry = ? WHERE case_id = 'k1' AND seq = 2", forged)
-    checks = {c.case_id: c for c in store.verify()}
+    checks = {c.case_id: c for c in store.verify_cases()}
     assert checks["k2"].ok
     broken = checks["k1"]
     assert (broken.ok, broken.seq, broken.problem) == (False, 2, "content-changed")
     assert "seq 2" in broken.message
-    assert next(iter(store.verify("k1", replay=False))).seq == 2
+    assert next(iter(store.verify_cases("k1", replay=False))).seq == 2
     with pytest.raises(HistoryError):
         store.load("k1")
 
@@ -295,8 +305,8 @@ def test_verify_finds_a_log_cut_short(durable_url: str, clock: ManualClock) -> N
     drop = ("DROP TRIGGER careflow_audit_no_delete" if url.startswith("sqlite")
             else "DROP TRIGGER careflow_audit_no_change ON careflow_audit")
     raw_sql(url, drop)
-    raw_sql(url, "DELETE FROM careflow_audit WHERE case_id = 'k1' AND seq = 2")
-    (check,) = store.verify("k1")
+    raw_sql(url, "DELETE FROM careflow_audit WHERE case_id = 'k1' AND seq = 3")  # the last entry
+    (check,) = store.verify_cases("k1")
     assert (check.ok, check.problem, check.seq) == (False, "head-mismatch", None)
     store.close()
 
@@ -347,7 +357,7 @@ def test_sqlite_bad_files_are_refused_untouched(tmp_path: Path, clock: ManualClo
     try:
         s = open_store(f"sqlite:///{damaged}", processes=[RELAY_C])
         with pytest.raises(StoreError):
-            for check in s.verify():
+            for check in s.verify_cases():
                 assert check.ok
             s.load("k1")
             raise StoreError("no damage noticed")  # pragma: no cover
@@ -417,7 +427,7 @@ def test_postgres_app_role_may_not_change_audit_rows(pg_url: str, clock: ManualC
             app._conn.execute("UPDATE careflow_audit SET kind = 'x'")  # type: ignore[attr-defined]
         with pytest.raises(Exception, match="must be owner"):
             app._conn.execute("DROP TRIGGER careflow_audit_no_change ON careflow_audit")  # type: ignore[attr-defined]
-        assert all(c.ok for c in app.verify())
+        assert all(c.ok for c in app.verify_cases())
         app.close()
     finally:
         raw_sql(pg_url, f"DROP OWNED BY {role}")

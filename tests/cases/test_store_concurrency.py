@@ -71,7 +71,7 @@ def run(url: str) -> None:
             assert store.get(case_id).version == len(history)
         assert set(logged.values()) == {1}
         assert set(logged) == set(succeeded)
-        assert all(check.ok for check in store.verify())
+        assert all(check.ok for check in store.verify_cases())
 
 
 def test_sqlite_no_lost_update(tmp_path: Path) -> None:

@@ -92,8 +92,8 @@ def test_a_batch_of_updates_and_creates_commits_together(store: CaseStore, clock
     assert (infos["k1"].state, infos["k1"].version) == ("work.w1", 3)
     assert (infos["k2"].state, infos["k2"].version) == ("work.w1", 3)
     assert store.snapshot("k2")["data"]["tags"] == ["x"]
-    assert infos["k3"].version == 1 and len(store.history("k2")) == 3
-    assert all(check.ok for check in store.verify())
+    assert infos["k3"].version == 1 and len(store.history("k2")) == 4  # opened, start, assigned, note
+    assert all(check.ok for check in store.verify_cases())
 
 
 def test_a_stale_case_in_a_batch_refuses_the_whole_batch(store: CaseStore, clock: ManualClock) -> None:
@@ -108,7 +108,7 @@ def test_a_stale_case_in_a_batch_refuses_the_whole_batch(store: CaseStore, clock
         store.save(k1)
         store.save(k2)
     assert caught.value.case_id == "k2" and caught.value.actual == 3
-    assert store.get("k1").version == 2 and len(store.history("k1")) == 2
+    assert store.get("k1").version == 2 and len(store.history("k1")) == 3  # opened, start, assigned
     if other is not store:
         other.close()
 

@@ -9,7 +9,8 @@ import pytest
 from careflow.cases.case import Case
 from careflow.clock import ManualClock
 from careflow.definitions.loader import load
-from careflow.runtime.compiled import Actor, ChecklistOpen, EventNotAllowed, GuardFailed, RoleDenied
+from careflow.errors import ChecklistOpen, EventNotAllowed, GuardFailed, RoleDenied
+from careflow.runtime.compiled import Actor
 from tests.support import DOCTOR, GP, NURSE
 
 T0 = datetime(2026, 9, 7, 8, 30, tzinfo=UTC)
@@ -67,7 +68,7 @@ def test_psht_referral_to_ke_spawns_a_follow_up_team_case() -> None:
     assert team.data["person_goals"] == "walk to the shop again"
     assert team.data["need_summary"] == "long-term coordinated services" and team.data["consent_to_ke_report"]
     assert team.history[0].ref is not None and team.history[0].ref["case_id"] == "psht-1"
-    assert case.links[0].case_id == team.case_id and case.verify() and team.verify()
+    assert case.links[0].case_id == team.case_id and case.verify_chain() and team.verify_chain()
     assert Case.from_json(case.process, case.to_json()).history == case.history
 
 
@@ -120,4 +121,4 @@ def test_bti_children_goes_up_to_level_3_and_back_down_to_level_1() -> None:
     assert case.state == "closed" and case.closed
     levels = [e.target.split(".")[0] for e in case.history if e.kind == "fired" and e.target]
     assert list(dict.fromkeys(levels)) == ["level_0", "level_2", "level_3", "level_1", "closed"]
-    assert case.verify() and Case.from_json(case.process, case.to_json()).head == case.head
+    assert case.verify_chain() and Case.from_json(case.process, case.to_json()).head == case.head

@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 
 import careflow
-from careflow.definitions.loader import bundled, discover, find, load, loads, refresh, validate, validate_text
+from careflow.definitions.loader import (
+    bundled_processes,
+    discover,
+    find_process,
+    load,
+    loads,
+    refresh,
+    validate,
+    validate_text,
+)
 from careflow.errors import CODES, DefinitionError, Diagnostic, ProcessNotFound
 from careflow.model.definition import ProcessDefinition
 from tests.support import CORPUS, process_text
@@ -46,7 +55,7 @@ def _write(directory: Path, pid: str, text: str | None = None, **kw: str) -> Pat
 
 
 def test_load_bundled_by_id() -> None:
-    assert "psht" in bundled()
+    assert "psht" in bundled_processes()
     process = careflow.load("psht")
     assert isinstance(process, ProcessDefinition)
     assert process.id == "psht"
@@ -55,7 +64,7 @@ def test_load_bundled_by_id() -> None:
 
 
 def test_every_bundled_process_is_valid() -> None:
-    problems = {pid: [d.format() for d in validate(pid).errors] for pid in bundled()}
+    problems = {pid: [d.format() for d in validate(pid).errors] for pid in bundled_processes()}
     assert {pid: p for pid, p in problems.items() if p} == {}
 
 
@@ -218,11 +227,11 @@ def test_careflow_path_discovery_and_shadowing(tmp_path: Path, monkeypatch: pyte
     assert found["shared"].path == a1 and found["shared"].origin == "CAREFLOW_PATH"
     assert found["only_second"].path == only2
     assert "psht" in found and found["psht"].origin == "bundled"
-    assert find("shared") == a1
+    assert find_process("shared") == a1
     assert load("shared").title.get("en") == "First"
     assert validate("only_second").ok()
     monkeypatch.setenv("CAREFLOW_PATH", os.pathsep.join([str(second), str(first)]))
-    assert find("shared") == a2
+    assert find_process("shared") == a2
     assert load("shared").title.get("en") == "Second"  # the cache knows the search path changed
 
 
@@ -230,7 +239,7 @@ def test_careflow_path_shadows_bundled(tmp_path: Path, monkeypatch: pytest.Monke
     local = _write(tmp_path, "psht", title="Local PSHT")
     monkeypatch.setenv("CAREFLOW_PATH", str(tmp_path))
     assert discover()["psht"].origin == "CAREFLOW_PATH"
-    assert find("psht") == local
+    assert find_process("psht") == local
     assert load("psht").title.get("en") == "Local PSHT"
 
 
@@ -413,5 +422,5 @@ def test_load_cache_does_not_hide_errors(tmp_path: Path) -> None:
 
 def test_public_names() -> None:
     assert careflow.load is load and careflow.loads is loads and careflow.validate is validate
-    assert careflow.find is find and careflow.bundled is bundled
+    assert careflow.find_process is find_process
     assert careflow.DefinitionError is DefinitionError

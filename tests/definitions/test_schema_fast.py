@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from careflow.definitions.loader import bundled, find
+from careflow.definitions.loader import bundled_processes, find_process
 from careflow.definitions.schema_check import process_schema
 from careflow.definitions.schema_fast import compile_schema
 from careflow.definitions.yamlsafe import read_yaml, read_yaml_file
@@ -31,9 +31,9 @@ def test_the_process_schema_compiles() -> None:
     assert FAST is not None
 
 
-@pytest.mark.parametrize("pid", bundled())
+@pytest.mark.parametrize("pid", bundled_processes())
 def test_bundled_are_valid_for_both(pid: str) -> None:
-    doc = read_yaml_file(find(pid)).value
+    doc = read_yaml_file(find_process(pid)).value
     assert FAST is not None and FAST(doc) and VALIDATOR.is_valid(doc)
 
 

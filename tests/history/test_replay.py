@@ -15,11 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from careflow.cases.case import Case, HistoryError
+from careflow.cases.case import Case
 from careflow.cli.main import main
 from careflow.clock import ManualClock
 from careflow.definitions.builder import scope_fields
 from careflow.definitions.loader import load, loads
+from careflow.errors import CaseError, HistoryError
 from careflow.history import HistoryFileError, dumps_jsonl, dumps_yaml, loads_history, read_history
 from careflow.history.check import _validator
 from careflow.history.entries import Problem, normalise
@@ -27,8 +28,7 @@ from careflow.history.replay import replay
 from careflow.model.datatypes import DataType
 from careflow.model.definition import ProcessDefinition
 from careflow.runtime.audit import JSON_FIELDS
-from careflow.runtime.compiled import Actor
-from careflow.runtime.data import CaseError
+from careflow.runtime.compiled import Actor, CompiledProcess, compile
 from tests.support import DOCS, DOCTOR, GP
 
 T0 = datetime(2026, 9, 7, 8, 30, tzinfo=UTC)
@@ -70,8 +70,16 @@ ENTRIES = [e.to_json() for e in CASE.history]
 
 def divergence(history: Any, process: Any = PSHT, **kw: Any) -> Any:
     result = replay(process, history, **kw)
-    assert not result.ok and result.divergence is not None and result.case is None
+    assert not result.ok and result.divergence is not None and result.snapshot is None
     return result.divergence
+
+
+def rebuilt(result: Any, process: Any = None) -> Case | None:
+    """The case a good replay leads to, built the way ``Case.from_json`` does it."""
+    if not result.ok:
+        return None
+    compiled = process if isinstance(process, CompiledProcess) else compile(process or PSHT)
+    return Case.restore(compiled, result.snapshot, result.entries)
 
 
 # -- round trips ----------------------------------------------------------------------------------------
@@ -90,7 +98,7 @@ def test_api_history_replays_from_memory_jsonl_yaml_and_case_json(tmp_path: Path
     for name in ("h.jsonl", "h.yaml", "h.json", "list.json"):
         result = replay(PSHT, tmp_path / name)
         assert result.ok, (name, result.divergence)
-        back = result.case
+        back = rebuilt(result)
         assert back is not None and back.state == CASE.state and dict(back.data) == dict(CASE.data)
         assert back.history == CASE.history and back.head == CASE.head  # recorded hashes kept
 
@@ -101,7 +109,7 @@ def test_case_from_json_uses_replay_and_keeps_working() -> None:
     other = psht_case("psht-2", upto=6)
     again = Case.from_json(PSHT, other.to_json())
     again.fire("patient_met", DOCTOR)
-    assert again.verify() and again.history[-1].prev_hash == other.head
+    assert again.verify_chain() and again.history[-1].prev_hash == other.head
     body = json.loads(CASE.to_json())
     body["data"]["risk_summary"] = "nothing"
     with pytest.raises(HistoryError, match=r"does not match.*data\.risk_summary"):
@@ -138,9 +146,9 @@ def test_hand_written_minimal_yaml_replays() -> None:
     history = loads_history(HAND_WRITTEN, "hand.yaml")
     result = replay(PSHT, history)
     assert result.ok, result.divergence
-    case = result.case
+    case = rebuilt(result)
     assert case is not None and case.state == "declined" and case.case_id == "hand-1"
-    assert [e.kind for e in case.history].count("denied") == 1 and case.verify()
+    assert [e.kind for e in case.history].count("denied") == 1 and case.verify_chain()
     wrong = loads_history(HAND_WRITTEN.replace("state: declined", "state: triage"), "hand.yaml")
     div = divergence(wrong)
     assert (div.index, div.code) == (7, "wrong-final-state") and "expected to end in 'triage'" in div.reason
@@ -152,7 +160,8 @@ def test_hand_written_history_may_leave_out_the_spawned_entry() -> None:
                for e in moves]
     result = replay(PSHT, minimal)
     assert result.ok, result.divergence
-    assert result.case is not None and result.case.history[-1].kind == "spawned"
+    case = rebuilt(result)
+    assert case is not None and case.history[-1].kind == "spawned"
 
 
 # -- divergences ----------------------------------------------------------------------------------------
@@ -529,7 +538,7 @@ PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 def test_random_walks_replay_green(case: Case) -> None:
     result = replay(case.process, case.history)
     assert result.ok, result.divergence and result.divergence.format()
-    back = result.case
+    back = rebuilt(result, case.compiled)
     assert back is not None and back.snapshot == case.snapshot and back.head == case.head
     history = loads_history(dumps_jsonl(case.history), "walk.jsonl", "jsonl")
     assert replay(case.process, history).ok

@@ -13,17 +13,16 @@ from transitions.extensions.nesting import NestedState
 
 from careflow.cases.case import Case
 from careflow.clock import FixedClock
-from careflow.definitions.loader import bundled, load, loads
-from careflow.errors import CareflowError
+from careflow.definitions.loader import bundled_processes, load, loads
+from careflow.errors import CareflowError, ChecklistOpen, InvalidData
 from careflow.interop.transitions import SEPARATOR, CaseModel, leaf_of, states_of, to_machine
 from careflow.model.definition import ProcessDefinition
-from careflow.runtime.compiled import SYSTEM, Actor, ChecklistOpen
-from careflow.runtime.data import InvalidData
+from careflow.runtime.compiled import SYSTEM, Actor
 from careflow.runtime.registry import Registry
 from careflow.testing.strategies import WALK_TIME, Step, actors, event_data, pool, walks
 from tests.support import DOCTOR, NURSE, load_process, process_text
 
-PROCESSES: dict[str, ProcessDefinition] = {pid: load(pid) for pid in bundled()}
+PROCESSES: dict[str, ProcessDefinition] = {pid: load(pid) for pid in bundled_processes()}
 
 
 def machine_for(process: ProcessDefinition, data: Mapping[str, Any] | None = None,

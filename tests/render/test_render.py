@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from careflow.cli.main import main
-from careflow.definitions.loader import bundled, load
+from careflow.definitions.loader import bundled_processes, load
 from careflow.errors import HistoryFileError
 from careflow.history import read_history
 from careflow.model.definition import ProcessDefinition
@@ -32,7 +32,7 @@ from tests.support import GOLDEN, ROOT, load_process
 UPDATE = os.environ.get("CAREFLOW_UPDATE_GOLDEN") == "1"
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz 'dot' not installed (apt-get install graphviz)")
-PROCESSES = bundled()
+PROCESSES = bundled_processes()
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 

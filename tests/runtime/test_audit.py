@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from careflow.cases.case import Case
 from careflow.clock import ManualClock
-from careflow.runtime.audit import FIELDS, GENESIS, AuditEntry, canonical, verify
-from careflow.runtime.compiled import Actor, GuardFailed
+from careflow.errors import GuardFailed
+from careflow.runtime.audit import FIELDS, GENESIS, AuditEntry, canonical, verify_chain
+from careflow.runtime.compiled import Actor
 from tests.support import load_process
 
 PROCESS = load_process("log")
@@ -40,7 +41,7 @@ ENTRIES = sample_case().history
 
 
 def test_chain_links_every_entry() -> None:
-    assert verify(ENTRIES).ok and verify(ENTRIES).count == len(ENTRIES) == 9
+    assert verify_chain(ENTRIES).ok and verify_chain(ENTRIES).count == len(ENTRIES) == 9
     assert ENTRIES[0].prev_hash == GENESIS
     for before, after in itertools.pairwise(ENTRIES):
         assert after.prev_hash == before.hash and after.seq == before.seq + 1
@@ -59,7 +60,7 @@ def test_hash_is_sha256_of_canonical_json() -> None:
 def test_entries_round_trip_through_json() -> None:
     text = json.dumps([e.to_json() for e in ENTRIES], ensure_ascii=False)
     back = [AuditEntry.from_json(obj) for obj in json.loads(text)]
-    assert back == list(ENTRIES) and verify(back).ok
+    assert back == list(ENTRIES) and verify_chain(back).ok
 
 
 def test_sealing_is_lazy_and_deterministic() -> None:
@@ -77,13 +78,13 @@ def test_sealing_is_lazy_and_deterministic() -> None:
 
 def test_removed_entry_is_a_broken_link() -> None:
     broken = list(ENTRIES[:3]) + list(ENTRIES[4:])
-    result = verify(broken)
+    result = verify_chain(broken)
     assert (result.ok, result.index, result.problem) == (False, 3, "link-broken")
 
 
 def test_reordered_entries_are_caught() -> None:
     broken = [ENTRIES[0], ENTRIES[2], ENTRIES[1], *ENTRIES[3:]]
-    assert verify(broken).index == 1
+    assert verify_chain(broken).index == 1
 
 
 def _other(value: Any, data: st.DataObject) -> Any:
@@ -121,6 +122,6 @@ def test_tampering_with_any_field_of_any_entry_is_caught(data: st.DataObject) ->
     if new == old:
         return
     entries[index] = entries[index]._replace(**{field: new})
-    result = verify(entries)
+    result = verify_chain(entries)
     assert not result.ok
     assert result.index == index, (field, result)

@@ -11,20 +11,21 @@ import pytest
 
 from careflow.clock import ManualClock, add_calendar
 from careflow.definitions.loader import loads
-from careflow.runtime.audit import AuditEntry
-from careflow.runtime.compiled import (
-    Actor,
+from careflow.errors import (
     CaseClosed,
     ChecklistOpen,
-    CompiledProcess,
     EventNotAllowed,
     GuardFailed,
+    InvalidData,
     MissingData,
     RoleDenied,
-    compile,
+    refusal_error,
 )
-from careflow.runtime.data import InvalidData
-from careflow.runtime.engine import Snapshot, open_case, step, tick
+from careflow.runtime.audit import AuditEntry
+from careflow.runtime.changes import open_case, tick
+from careflow.runtime.compiled import Actor, CompiledProcess, compile
+from careflow.runtime.engine import step
+from careflow.runtime.fields import Snapshot
 from tests.support import process_text
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -41,12 +42,23 @@ def flow() -> CompiledProcess:
 
 
 def opened(flow: CompiledProcess, **data: Any) -> Snapshot:
-    return open_case(flow, "c1", NURSE, data, T0)[0]
+    opening = open_case(flow, "c1", NURSE, data, T0)
+    assert opening.snapshot is not None, opening.refusal
+    return opening.snapshot
 
 
 def fire(flow: CompiledProcess, snap: Snapshot, event: str, actor: Actor = NURSE,
          data: Mapping[str, Any] | None = None, now: datetime = T0) -> tuple[Snapshot, tuple[AuditEntry, ...]]:
-    return step(flow, snap, event, actor, data, now)
+    """The step's (snapshot, entries); a refusal raised as its CaseError, as the facades do."""
+    done = step(flow, snap, event, actor, data, now)
+    if done.refusal is not None:
+        raise refusal_error(done.refusal, done.entries[0])
+    return done.snapshot, done.entries
+
+
+def ticked(flow: CompiledProcess, snap: Snapshot, now: datetime) -> tuple[Snapshot, tuple[AuditEntry, ...]]:
+    done = tick(flow, snap, now)
+    return done.snapshot, done.entries
 
 
 def test_step_is_pure_and_returns_one_entry(flow: CompiledProcess) -> None:
@@ -81,12 +93,11 @@ def test_role_failure_and_guard_failure_are_told_apart(flow: CompiledProcess) ->
 
 def test_refusal_carries_denied_entry_and_unchanged_snapshot(flow: CompiledProcess) -> None:
     snap = opened(flow)
-    with pytest.raises(GuardFailed) as info:
-        fire(flow, snap, "start", data=None)
-    err = info.value
-    assert err.snapshot.leaf == snap.leaf and err.snapshot.data == snap.data and err.snapshot.seq == snap.seq + 1
-    assert (err.entry.kind, err.entry.code, err.entry.source, err.entry.target) == (
-        "denied", "guard-failed", "intake", "intake")
+    done = step(flow, snap, "start", NURSE, None, T0)
+    assert done.refusal is not None and done.refusal.code == "guard-failed"
+    new, (entry,) = done.snapshot, done.entries
+    assert new.leaf == snap.leaf and new.data == snap.data and new.seq == snap.seq + 1
+    assert (entry.kind, entry.code, entry.source, entry.target) == ("denied", "guard-failed", "intake", "intake")
 
 
 def test_event_not_allowed_lists_possible_events(flow: CompiledProcess) -> None:
@@ -169,16 +180,16 @@ def test_deadlines_start_on_entry_and_fire_once(flow: CompiledProcess) -> None:
     later = T0 + timedelta(hours=1)
     snap, _ = fire(flow, snap, "deepen", now=later)
     assert {t.state for t in snap.timers} == {"level_1", "l1_b1"}
-    snap, entries = tick(flow, snap, later + timedelta(hours=47))
+    snap, entries = ticked(flow, snap, later + timedelta(hours=47))
     assert entries == ()
-    snap, entries = tick(flow, snap, later + timedelta(hours=48))
+    snap, entries = ticked(flow, snap, later + timedelta(hours=48))
     assert [(e.kind, e.event, e.actor, e.target) for e in entries] == [
         ("deadline", "b1_overdue", "system", "level_1.l1_b.l1_b2")]
     assert {t.state for t in snap.timers} == {"level_1"}  # l1_b1 was exited
-    snap, entries = tick(flow, snap, T0 + timedelta(days=40))
+    snap, entries = ticked(flow, snap, T0 + timedelta(days=40))
     assert [(e.kind, e.event) for e in entries] == [("deadline", "level_overdue")]
     assert snap.leaf == "l1_b2" and snap.timers[0].fired
-    assert tick(flow, snap, T0 + timedelta(days=80))[1] == ()  # once per entry into the state
+    assert tick(flow, snap, T0 + timedelta(days=80)).stored == ()  # once per entry into the state
 
 
 def test_calendar_months_clamp_to_month_end() -> None:

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from careflow.cases.case import ActionFailed, Case, CaseView
+from careflow.cases.case import Case, CaseView
 from careflow.clock import ManualClock
-from careflow.errors import DefinitionError
+from careflow.errors import ActionFailed, DefinitionError, GuardFailed
 from careflow.runtime.audit import AuditEntry
-from careflow.runtime.compiled import Actor, GuardFailed, compile
+from careflow.runtime.compiled import Actor, compile
 from careflow.runtime.registry import Registry
 from tests.support import load_process
 
@@ -121,7 +121,7 @@ def test_a_failing_action_leaves_the_transition_committed() -> None:
     failed = case.history[-1]
     assert (failed.kind, failed.code, failed.ref and failed.ref["seq"]) == ("action_failed", "action-failed",
                                                                              err.result.entry.seq)
-    assert "mail server down" in (failed.detail or "") and later == [] and case.verify()
+    assert "mail server down" in (failed.detail or "") and later == [] and case.verify_chain()
     case.fire("finish", TEACHER)  # the case goes on
     assert case.closed
 

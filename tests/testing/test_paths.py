@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from careflow.cli.main import main
-from careflow.definitions.loader import bundled, load, loads
+from careflow.definitions.loader import bundled_processes, load, loads
 from careflow.history import read_history
 from careflow.model.definition import ProcessDefinition
 from careflow.testing import assert_replays, generate_paths
 from careflow.testing.paths import PathSet
 from tests.support import process_text
 
-BUNDLED = sorted(bundled())
+BUNDLED = sorted(bundled_processes())
 
 
 @functools.cache
@@ -53,7 +53,7 @@ def test_every_generated_history_is_complete_and_replays(process_id: str, cover:
     for path, file in zip(result.paths, files, strict=True):
         case = path.case
         assert case.closed, f"{path.name} ends in {case.state}, not a final state"
-        assert case.verify().ok
+        assert case.verify_chain().ok
         history = read_history(file)
         assert history.process_id() == process_id and history.named_case_id() == path.name
         assert [e["seq"] for e in history.records()] == list(range(len(case.history)))

@@ -12,8 +12,8 @@ import pytest
 from careflow.cases.case import Case
 from careflow.clock import ManualClock
 from careflow.definitions.loader import load
+from careflow.errors import RoleDenied
 from careflow.model.definition import ProcessDefinition
-from careflow.runtime.compiled import RoleDenied
 from careflow.testing import assert_denied, assert_reaches, assert_replays
 from tests.support import GP, HISTORIES, NURSE, SECRETARY, process_text
 

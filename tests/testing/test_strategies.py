@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from careflow.cases.case import Case
 from careflow.clock import FixedClock
 from careflow.definitions.builder import scope_fields
-from careflow.definitions.loader import bundled, load
+from careflow.definitions.loader import bundled_processes, load
 from careflow.model.datatypes import DataType
 from careflow.model.definition import ProcessDefinition
 from careflow.runtime.compiled import SYSTEM, Actor, compile
@@ -17,7 +17,7 @@ from careflow.runtime.data import validator
 from careflow.testing.strategies import WALK_TIME, Step, actors, event_data, pool, run_walk, values, walks
 from tests.support import load_process
 
-PROCESSES: dict[str, ProcessDefinition] = {pid: load(pid) for pid in bundled()}
+PROCESSES: dict[str, ProcessDefinition] = {pid: load(pid) for pid in bundled_processes()}
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 TYPES = [

@@ -1,8 +1,9 @@
-"""``Case``: the one mutable holder of a case's snapshot and audit log.
+"""``Case``: the one mutable holder of a case's snapshot and audit log, and the facade that raises.
 
-Every change goes through ``careflow.runtime.engine`` (``open_case``, ``step``, ``assign``, ``tick``); the
-case only stores what those return, seals the log lazily (see ``careflow.runtime.audit``), opens the cases
-a handoff spawns and runs registered actions after a transition is committed.
+Every change goes through the runtime (``open_case``, ``step``, ``assign``, ``tick``), which returns
+records; the case stores what they hold, turns a refusal into its ``CaseError`` (``errors.refusal_error``),
+seals the log lazily (see ``careflow.runtime.audit``), opens the cases a handoff spawns and runs
+registered actions after a transition is committed.
 """
 
 from __future__ import annotations
@@ -13,34 +14,18 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
-import attrs
-
+from careflow.cases.children import open_child
+from careflow.cases.results import CaseView, Explanation, FireResult
 from careflow.clock import SYSTEM_CLOCK, Clock
-from careflow.errors import CareflowError
+from careflow.errors import ActionFailed, HistoryError, refusal_error
 from careflow.model.definition import ProcessDefinition
-from careflow.runtime.audit import GENESIS, AuditEntry, RawEntry, VerifyResult, cook, seal_raw, verify
-from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess, GuardFailed, MissingData, Resolver, compile
-from careflow.runtime.data import CaseError
-from careflow.runtime.engine import (
-    CASE_ID,
-    DATA,
-    LEAF,
-    LINKS,
-    ROLES,
-    TICKS,
-    TIMERS,
-    Link,
-    RawSnapshot,
-    _action_failed,
-    _assign,
-    _open,
-    _step,
-    _tick,
-    due_at,
-    public,
-)
+from careflow.runtime.audit import GENESIS, AuditEntry, RawEntry, VerifyResult, cook, seal_raw, store, verify_chain
+from careflow.runtime.changes import action_detail, action_failed, assign, due_at, open_case, tick
+from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess, Resolver, compile
+from careflow.runtime.engine import decide
+from careflow.runtime.fields import Link, RawSnapshot, Snapshot, snapshot_of
 from careflow.runtime.registry import Registry
 from careflow.runtime.snapshots import snapshot_json
 
@@ -50,97 +35,13 @@ _COUNTER = itertools.count(1)
 _new = tuple.__new__
 
 
-class HistoryError(CareflowError):
-    """A stored case whose log fails verification or does not replay to its stored state."""
-
-    code = "CF900"
-
-    def __init__(self, message: str, result: VerifyResult | None = None, index: int | None = None) -> None:
-        super().__init__(message)
-        self.result = result
-        self.index = index if index is not None else (result.index if result is not None else None)
-
-
-class ActionFailed(CareflowError):
-    """An action raised after its transition was committed.
-
-    The transition stands (state and entry are in the case) and an ``action_failed`` entry records
-    the failure; ``result`` is the committed ``FireResult``, ``action`` the failing action's name and
-    ``error`` its exception (also ``__cause__``). Later actions for the same entry do not run.
-    """
-
-    code = "CF901"
-
-    def __init__(self, result: FireResult, action: str, error: BaseException) -> None:
-        super().__init__(f"action '{action}' failed after the transition was committed: "
-                         f"{type(error).__name__}: {error}")
-        self.result, self.action, self.error = result, action, error
-
-
-class FireResult(NamedTuple):
-    """What ``fire``/``tick`` committed: ``entries`` (sealed on access), ``entry`` (the last one),
-    ``spawned`` (cases opened by handoffs; the application decides where to keep them)."""
-
-    case: Case
-    start: int
-    stop: int
-    spawned: tuple[Case, ...] = ()
-
-    @property
-    def entries(self) -> tuple[AuditEntry, ...]:
-        return self.case._sealed_range(self.start, self.stop)
-
-    @property
-    def entry(self) -> AuditEntry:
-        return self.entries[-1]
-
-    @property
-    def state(self) -> str:
-        return self.case.state
-
-
-@attrs.frozen
-class Explanation:
-    """Whether ``event`` is possible for an actor now, and why (not).
-
-    ``code`` is the refusal code when not possible; ``needs_data`` the event data still to be given
-    (missing required fields, or fields a false guard reads) when no data was passed; ``target`` the
-    dotted state it would lead to when possible.
-    """
-
-    event: str
-    possible: bool
-    reasons: list[str]
-    code: str | None = None
-    needs_data: tuple[str, ...] = ()
-    target: str | None = None
-
-
-class CaseView:
-    """A read-only view of a case, handed to actions."""
-
-    __slots__ = ("_case",)
-
-    def __init__(self, case: Case) -> None:
-        self._case = case
-
-    case_id = property(lambda self: self._case.case_id)
-    process_id = property(lambda self: self._case.process_id)
-    process_version = property(lambda self: self._case.process_version)
-    state = property(lambda self: self._case.state)
-    leaf = property(lambda self: self._case.leaf)
-    data = property(lambda self: self._case.data)
-    roles = property(lambda self: self._case.roles)
-    links = property(lambda self: self._case.links)
-
-
 class Case:
     """A case of a process. Open with ``Case.open``; change with ``fire``, ``assign_role``, ``tick``."""
 
     __slots__ = ("__weakref__", "_c", "_clock", "_head", "_log", "_s", "_sealed")
 
     _c: CompiledProcess
-    _s: RawSnapshot  # a Snapshot's fields as a plain tuple (see engine.Snapshot)
+    _s: RawSnapshot  # as the runtime hands it out (a plain tuple: see runtime.fields)
     _log: list[RawEntry]  # stored form (see audit.cook); sealed up to _sealed
     _sealed: int
     _head: str
@@ -165,52 +66,95 @@ class Case:
         compiled = process if isinstance(process, CompiledProcess) else compile(process, registry, resolver)
         clock = clock or SYSTEM_CLOCK
         case_id = case_id if case_id is not None else f"{_PREFIX}-{next(_COUNTER)}"
-        snap, entry = _open(compiled, case_id, actor, data, clock.now(), parent, reason)
-        return cls._make(compiled, snap, [entry], clock)
+        opening = open_case(compiled, case_id, actor, data, clock.now(), parent=parent, reason=reason)
+        if opening.snapshot is None or opening.stored is None:
+            assert opening.refusal is not None
+            raise refusal_error(opening.refusal)
+        return cls._make(compiled, opening.snapshot, [opening.stored], clock)
+
+    @classmethod
+    def restore(cls, compiled: CompiledProcess, snapshot: Snapshot, entries: Sequence[AuditEntry], *,
+                clock: Clock | None = None) -> Case:
+        """A case rebuilt from its state and its log (e.g. what ``history.replay`` returns). The caller
+        vouches that ``snapshot`` is what ``entries`` lead to; sealed entries keep their hashes."""
+        log = [store(e) for e in entries]
+        case = cls._make(compiled, snapshot, log, clock or SYSTEM_CLOCK)
+        sealed = 0
+        while sealed < len(entries) and entries[sealed].hash is not None:
+            sealed += 1
+        if sealed:
+            case._sealed, case._head = sealed, entries[sealed - 1].hash or GENESIS
+        return case
 
     # -- reading -------------------------------------------------------------------------------------
 
-    case_id = property(lambda self: self._s[CASE_ID], doc="The case's id.")
-    leaf = property(lambda self: self._s[LEAF], doc="The current (leaf) state id.")
-    process = property(lambda self: self._c.process, doc="The definition the case runs on.")
-    process_id = property(lambda self: self._c.id)
-    process_version = property(lambda self: self._c.version)
-    compiled = property(lambda self: self._c)
-    snapshot = property(lambda self: public(self._s), doc="The current immutable snapshot.")
-    clock = property(lambda self: self._clock)
+    @property
+    def case_id(self) -> str:
+        return self.snapshot.case_id
+
+    @property
+    def leaf(self) -> str:
+        """The current (leaf) state id."""
+        return self.snapshot.leaf
+
+    @property
+    def process(self) -> ProcessDefinition:
+        """The definition the case runs on."""
+        return self._c.process
+
+    @property
+    def process_id(self) -> str:
+        return self._c.id
+
+    @property
+    def process_version(self) -> str:
+        return self._c.version
+
+    @property
+    def compiled(self) -> CompiledProcess:
+        return self._c
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The current immutable snapshot."""
+        return snapshot_of(self._s)
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     @property
     def state(self) -> str:
         """The dotted path of the current state, e.g. ``level_1.l1_s1``."""
-        return self._c.paths[self._s[LEAF]]
+        return self._c.paths[self.snapshot.leaf]
 
     @property
     def data(self) -> Mapping[str, Any]:
         """A read-only view of the case data (arrays are tuples, objects read-only mappings)."""
-        return MappingProxyType(self._s[DATA])
+        return MappingProxyType(self.snapshot.data)
 
     @property
     def roles(self) -> Mapping[str, str]:
         """Case-scoped role -> the person id holding it in this case."""
-        return MappingProxyType(self._s[ROLES])
+        return MappingProxyType(self.snapshot.roles)
 
     @property
     def links(self) -> tuple[Link, ...]:
-        return self._s[LINKS]  # type: ignore[no-any-return]
+        return self.snapshot.links
 
     @property
     def ticked(self) -> tuple[tuple[str, str], ...]:
         """Ticked checklist items of the active states, as sorted (state id, item id) pairs."""
-        return self._s[TICKS]  # type: ignore[no-any-return]
+        return self.snapshot.ticks
 
     @property
     def closed(self) -> bool:
-        return self._s[LEAF] in self._c.finals
+        return self.snapshot.leaf in self._c.finals
 
     @property
     def due_at(self) -> datetime | None:
         """The earliest pending deadline, or None."""
-        return due_at(self._s) if self._s[TIMERS] else None
+        return due_at(self._s) if self.snapshot.timers else None
 
     @property
     def history(self) -> tuple[AuditEntry, ...]:
@@ -226,12 +170,27 @@ class Case:
 
     def entries_since(self, seq: int) -> tuple[AuditEntry, ...]:
         """Sealed entries with ``seq`` greater than ``seq`` (what a store has not saved yet)."""
-        self._seal()
-        return tuple(cook(e) for e in self._log[seq + 1:])
+        return self.entries_between(seq + 1, len(self._log))
 
-    def verify(self) -> VerifyResult:
+    def entries_between(self, start: int, stop: int) -> tuple[AuditEntry, ...]:
+        """Sealed entries ``start`` (inclusive) to ``stop`` (exclusive), by position in the log."""
         self._seal()
-        return verify([cook(e) for e in self._log])
+        return tuple(cook(e) for e in self._log[start:stop])
+
+    def verify_chain(self) -> VerifyResult:
+        self._seal()
+        return verify_chain([cook(e) for e in self._log])
+
+    def rewind(self, snapshot: Snapshot) -> None:
+        """Go back to ``snapshot``, an earlier state of this case: the log is cut after its ``seq``.
+        A store does this when a save is refused (``ConcurrentUpdate``), so the case is as committed."""
+        if snapshot.case_id != self.snapshot.case_id or snapshot.seq > self.snapshot.seq:
+            raise ValueError(f"not an earlier snapshot of case '{self.snapshot.case_id}'")
+        del self._log[snapshot.seq + 1:]
+        self._s = snapshot
+        if self._sealed > len(self._log):
+            self._sealed = len(self._log)
+            self._head = cook(self._log[-1]).hash or GENESIS
 
     def _seal(self) -> None:
         log, head = self._log, self._head
@@ -239,10 +198,6 @@ class Case:
             log[i] = sealed = seal_raw(log[i], head)
             head = sealed[-1]
         self._sealed, self._head = len(log), head
-
-    def _sealed_range(self, start: int, stop: int) -> tuple[AuditEntry, ...]:
-        self._seal()
-        return tuple(cook(e) for e in self._log[start:stop])
 
     def __repr__(self) -> str:
         return f"<Case {self.case_id} {self._c.id}@{self._c.version} in {self.state}>"
@@ -253,66 +208,66 @@ class Case:
              ) -> FireResult:
         """Fire ``event`` as ``actor``. Refusals raise a ``CaseError`` subclass after logging a
         ``denied`` entry (state unchanged). Actions that fail raise ``ActionFailed`` (committed)."""
-        try:
-            snap, entries = _step(self._c, self._s, event, actor, data, self._clock.now(), reason)
-        except CaseError as err:
-            self._refused(err)
-            raise
+        snap, entries, refusal = decide(self._c, self._s, event, actor, data, self._clock.now(), reason)
         self._s = snap
         log = self._log
         start = len(log)
+        if refusal is not None:
+            log.append(entries[0])
+            self._seal()
+            raise refusal_error(refusal, cook(log[-1]))
         if len(entries) == 1 and not self._c.actions:
             log.append(entries[0])
             return _new(FireResult, (self, start, start + 1, ()))
         return self._commit(entries)
 
-    def _refused(self, err: CaseError) -> None:
-        if err.entry is not None and err.entry[2] == self._s[CASE_ID]:
-            self._s = err.snapshot
-            self._log.append(err.entry)
-            self._seal()
-            err.entry = cook(self._log[-1])
-
     def _commit(self, entries: Sequence[RawEntry]) -> FireResult:
         log = self._log
         start = len(log)
         log.extend(entries)
-        spawned = tuple(self._spawn(cook(e)) for e in entries if e[3] == "spawned")
+        now = self._clock.now()
+        spawned = tuple(self._spawn(cook(e), now) for e in entries if e[3] == "spawned")
         result = FireResult(self, start, len(log), spawned)
         actions = self._c.actions
         if actions:
             for index, raw in enumerate(entries):
                 entry = cook(raw)
-                for name, fn in actions.get(entry.transition or "", ()) if entry.kind != "spawned" else ():
+                if entry.kind not in ("fired", "deadline"):
+                    continue
+                for name, fn in actions.get(entry.transition or "", ()):
                     try:
-                        fn(CaseView(self), self._sealed_range(start + index, start + index + 1)[0])
+                        fn(CaseView(self), self.entries_between(start + index, start + index + 1)[0])
                     except Exception as exc:
-                        self._s, failed = _action_failed(self._c, self._s, entry, name, exc, self._clock.now())
-                        log.append(failed)
+                        failed = action_failed(self._c, self._s, (entry.seq, entry.event, entry.transition), name,
+                                               action_detail(name, exc), self._clock.now())
+                        self._s = failed.snapshot
+                        log.extend(failed.stored)
                         raise ActionFailed(result, name, exc) from exc
         return result
 
-    def _spawn(self, entry: AuditEntry) -> Case:
-        ref = entry.ref or {}
-        plan = self._c.spawn_targets[ref["process_id"]]
-        link = Link("parent", self._c.id, self._s[CASE_ID], entry.seq)
-        return Case.open(plan.compiled(), ref["case_id"], actor=Actor(entry.actor, entry.roles),
-                         data=entry.data, clock=self._clock, parent=link, reason=entry.reason)
+    def _spawn(self, entry: AuditEntry, now: datetime) -> Case:
+        child, opening = open_child(self._c, self.snapshot.case_id, entry, now)
+        assert opening.snapshot is not None and opening.stored is not None
+        return Case._make(child, opening.snapshot, [opening.stored], self._clock)
 
     def assign_role(self, role: str, person_id: str | None, *, actor: Actor, reason: str | None = None
                     ) -> AuditEntry:
-        """Give case role ``role`` to ``person_id`` in this case (None takes it away): audited."""
-        self._s, entry = _assign(self._c, self._s, role, person_id, actor, self._clock.now(), reason)
-        self._log.append(entry)
-        return self._sealed_range(len(self._log) - 1, len(self._log))[0]
+        """Give case role ``role`` to ``person_id`` in this case (None takes it away): audited.
+        ``InvalidData`` (nothing logged) for an unknown case role or an empty person id."""
+        done = assign(self._c, self._s, role, person_id, actor, self._clock.now(), reason)
+        if done.refusal is not None:
+            raise refusal_error(done.refusal)
+        self._s = done.snapshot
+        self._log.extend(done.stored)
+        return self.entries_between(len(self._log) - 1, len(self._log))[0]
 
     def tick(self, now: datetime | None = None) -> FireResult:
         """Fire the ``on_due`` events whose deadlines have passed (as ``system``); idempotent."""
-        snap, entries = _tick(self._c, self._s, now if now is not None else self._clock.now())
-        self._s = snap
-        if not entries:
+        done = tick(self._c, self._s, now if now is not None else self._clock.now())
+        self._s = done.snapshot
+        if not done.stored:
             return FireResult(self, len(self._log), len(self._log))
-        return self._commit(entries)
+        return self._commit(done.stored)
 
     # -- asking --------------------------------------------------------------------------------------
 
@@ -325,30 +280,20 @@ class Case:
         """
         out = []
         now = self._clock.now()
-        for event in self._c.table[self._s[LEAF]]:
-            try:
-                _step(self._c, self._s, event, actor, None, now)
-            except MissingData:
-                out.append(event)
-            except GuardFailed as err:
-                if err.needs_event:
-                    out.append(event)
-            except CaseError:
-                pass
-            else:
+        for event in self._c.table[self.snapshot.leaf]:
+            refusal = decide(self._c, self._s, event, actor, None, now)[2]
+            if refusal is None or refusal.code == "missing-data" or (
+                    refusal.code == "guard-failed" and refusal.needs_event):
                 out.append(event)
         return out
 
     def explain(self, event: str, actor: Actor, data: Mapping[str, Any] | None = None) -> Explanation:
         """Would ``event`` by ``actor`` (with ``data``) succeed now, and if not, why not. Logs nothing."""
-        try:
-            snap, _ = _step(self._c, self._s, event, actor, data, self._clock.now())
-        except CaseError as err:
-            needs: tuple[str, ...] = ()
-            if data is None and isinstance(err, MissingData):
-                needs = err.fields
-            return Explanation(event, False, list(err.reasons), err.reason_code, needs)
-        return Explanation(event, True, [], None, (), self._c.paths[snap[LEAF]])
+        snap, _, refusal = decide(self._c, self._s, event, actor, data, self._clock.now())
+        if refusal is not None:
+            needs = refusal.fields if data is None and refusal.code == "missing-data" else ()
+            return Explanation(event, False, list(refusal.reasons), refusal.code, needs)
+        return Explanation(event, True, [], None, (), self._c.paths[snapshot_of(snap).leaf])
 
     # -- JSON ----------------------------------------------------------------------------------------
 
@@ -383,15 +328,14 @@ class Case:
             history = from_document(body)
         except HistoryFileError as exc:
             raise HistoryError(f"unreadable case JSON: {exc.diagnostics[0].message}") from exc
-        result = replay(compiled, history, clock=clock)
-        if result.divergence is not None:
-            raise HistoryError(result.divergence.reason, index=result.divergence.index)
-        case = result.case
-        assert case is not None
-        return case
+        result = replay(compiled, history)
+        if result.divergence is not None or result.snapshot is None:
+            div = result.divergence
+            raise HistoryError(div.reason if div else "the log does not replay", index=div.index if div else None)
+        return cls.restore(compiled, result.snapshot, result.entries, clock=clock)
 
 
-def overdue(cases: Iterable[Case], now: datetime | None = None) -> list[Case]:
+def overdue_cases(cases: Iterable[Case], now: datetime | None = None) -> list[Case]:
     """The cases with a pending deadline at or before ``now`` (default: each case's clock)."""
     out = []
     for case in cases:
@@ -401,5 +345,4 @@ def overdue(cases: Iterable[Case], now: datetime | None = None) -> list[Case]:
     return out
 
 
-__all__ = ["SYSTEM", "ActionFailed", "Actor", "Case", "CaseView", "Explanation", "FireResult", "HistoryError",
-           "overdue"]
+__all__ = ["Case", "CaseView", "Explanation", "FireResult", "overdue_cases"]

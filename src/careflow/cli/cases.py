@@ -93,7 +93,7 @@ def run_open(args: argparse.Namespace) -> int:
 
 
 def run_fire(args: argparse.Namespace) -> int:
-    from careflow.runtime.data import CaseError
+    from careflow.errors import CaseError
 
     with opened(args) as store:
         try:
@@ -172,8 +172,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from careflow.cases.case import Case, HistoryError
+    from careflow.cases.case import Case
     from careflow.definitions.loader import load
+    from careflow.errors import HistoryError
 
     try:
         text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()  # noqa: SIM115
@@ -210,7 +211,7 @@ def run_due(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     broken = total = 0
     with opened(args) as store:
-        for check in store.verify(args.case, replay=not args.no_replay):
+        for check in store.verify_cases(args.case, replay=not args.no_replay):
             total += 1
             if not check.ok:
                 broken += 1

@@ -43,14 +43,14 @@ def heading(text: str) -> None:
 
 
 def main() -> int:
-    from careflow.definitions.loader import bundled, find, validate_text
+    from careflow.definitions.loader import bundled_processes, find_process, validate_text
 
     heading("1. The bundled processes (careflow list)")
     cli(["list", "--lang", "en"])
 
     heading("2. Every bundled process passes strict validation (careflow validate --strict)")
     t0 = time.perf_counter()
-    paths = [str(find(pid)) for pid in bundled()]
+    paths = [str(find_process(pid)) for pid in bundled_processes()]
     status = cli(["validate", "--strict", *paths])
     print(f"({(time.perf_counter() - t0) * 1000:.0f} ms for {len(paths)} processes)")
 

@@ -1,6 +1,6 @@
 """Text and files to frozen definitions: read safely, merge ``extends``, run the schema, build, check.
 
-Public API: ``load``, ``loads``, ``validate``, ``bundled``, ``find``, ``scope_for``. ``load`` and
+Public API: ``load``, ``loads``, ``validate``, ``bundled_processes``, ``find_process``, ``scope_for``. ``load`` and
 ``loads`` raise one ``DefinitionError`` holding every diagnostic; ``validate`` returns them.
 
 Processes are found by id on a search path, in this order: directories in ``CAREFLOW_PATH``
@@ -103,12 +103,12 @@ def discover() -> dict[str, ProcessSource]:
     return found
 
 
-def bundled() -> list[str]:
+def bundled_processes() -> list[str]:
     """Ids of the processes shipped with careflow."""
     return sorted(p.stem for p in bundled_dir().iterdir() if p.suffix in _SUFFIXES)
 
 
-def find(process_id: str) -> Path:
+def find_process(process_id: str) -> Path:
     """The file of the process ``process_id`` on the search path."""
     known = discover()
     if process_id in known:
@@ -141,7 +141,7 @@ def _resolve_extends(doc: dict[str, Any], marks: dict[str, Mark], file: str | No
         return doc, marks, [Diagnostic("CF118", f"'extends' goes round in a circle: {chain}", where,
                                        "a process cannot extend itself, directly or through others")], False
     try:
-        base_path = find(base_id)
+        base_path = find_process(base_id)
     except ProcessNotFound as exc:
         return doc, marks, [Diagnostic("CF118", f"cannot extend '{base_id}': {exc}", where,
                                        "put the base process on CAREFLOW_PATH, or correct its id")], False
@@ -216,7 +216,7 @@ def validate(source: str | os.PathLike[str], *, known_processes: Iterable[str] |
     path = Path(source)
     if not path.exists() and isinstance(source, str) and "/" not in source and not path.suffix:
         try:
-            path = find(source)
+            path = find_process(source)
         except ProcessNotFound as exc:
             return Validation(None, (Diagnostic("CF010", str(exc), SourceLocation(source, None, None, "")),), source)
     return _validate(None, path, str(path), known_processes)
@@ -242,7 +242,7 @@ def load(source: str | os.PathLike[str], *, strict: bool = False) -> ProcessDefi
     path = Path(source)
     if not path.exists():
         if isinstance(source, str) and not path.suffix and "/" not in source:
-            path = find(source)
+            path = find_process(source)
         else:
             raise ProcessNotFound(str(source))
     try:

@@ -16,87 +16,105 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
-import types
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from careflow.history.reader import (
-    ABSENT,
-    CASE_ID,
-    DATA,
-    EPOCH,
-    EVENT,
-    HASH,
-    KIND,
-    PREV_HASH,
-    REF,
-    SEQ,
-    SOURCE,
-    TARGET,
-    TIME,
-    Entry,
-    History,
-    from_entries,
-    read_history,
-)
+from careflow.history.reader import ABSENT, EPOCH, Entry, History, from_entries, read_history
 from careflow.history.report import Divergence, entry_json, final_checks, mismatch, refusal
 from careflow.model.definition import ProcessDefinition
-from careflow.runtime.audit import GENESIS, canonical_bytes, cook
+from careflow.runtime.audit import GENESIS, AuditEntry, canonical_bytes, cook
+from careflow.runtime.changes import action_failed, assign, due_at, open_case, tick
 from careflow.runtime.compiled import Actor, CompiledProcess, Resolver, compile
-from careflow.runtime.data import CaseError
-from careflow.runtime.engine import Link, _assign, _open, _step, _tick, due_at
+from careflow.runtime.engine import decide
+from careflow.runtime.fields import (
+    E_ACTOR,
+    E_CASE_ID,
+    E_CODE,
+    E_DATA,
+    E_DETAIL,
+    E_EVENT,
+    E_HASH,
+    E_KIND,
+    E_PREV_HASH,
+    E_PROCESS_ID,
+    E_REASON,
+    E_REF,
+    E_ROLES,
+    E_SEQ,
+    E_TARGET,
+    E_TIME,
+    E_TRANSITION,
+    Link,
+    RawSnapshot,
+    Snapshot,
+    snapshot_of,
+)
 
 if TYPE_CHECKING:
-    from careflow.cases.case import Case
     from careflow.clock import Clock
     from careflow.runtime.registry import Registry
 
-_SNAP_SEQ = 7  # engine.SEQ: the snapshot's last seq
+_CHAIN_CODES = frozenset({"hash-missing", "link-broken", "hash-mismatch"})
+#: Entries a step writes after its first one; a hand-written (unsealed) history may leave them out.
+_FOLLOWERS = frozenset({"spawned", "assigned"})
+
+
+class HasHistory(Protocol):
+    """Anything with a sealed log, e.g. a ``Case``."""
+
+    @property
+    def history(self) -> tuple[AuditEntry, ...]: ...
+
+
+HistoryLike = History | str | os.PathLike[str] | HasHistory | Sequence[AuditEntry | Mapping[str, Any]]
 
 
 @attrs.frozen
 class ReplayResult:
     """``ok``; ``divergence`` (the first one) when not; ``entries_checked``: entries that replayed
-    cleanly; ``case``: the replayed ``Case`` when ok (built on first access)."""
+    cleanly. When ok: ``snapshot``, the state the log leads to, and ``entries``, the log as replayed
+    (sealed with the recorded hashes when they were checked); ``Case.restore`` builds a case from them."""
 
     ok: bool
     entries_checked: int
     divergence: Divergence | None = None
     file: str | None = None
-    _build: Any = attrs.field(default=None, repr=False, eq=False, alias="build")
+    snapshot: Snapshot | None = None
+    _log: Sequence[Entry] = attrs.field(default=(), repr=False, eq=False, alias="log")
+    _hashes: Sequence[Entry] | None = attrs.field(default=None, repr=False, eq=False, alias="hashes")
 
     @property
-    def case(self) -> Case | None:
-        if not self.ok or self._build is None:
-            return None
-        case: Case = self._build()
-        return case
+    def entries(self) -> tuple[AuditEntry, ...]:
+        # built on first use: most replays only want the verdict
+        log = self._log if self._hashes is None else _sealed_log(self._log, self._hashes)
+        return tuple(cook(e) for e in log)
 
     def __bool__(self) -> bool:
         return self.ok
 
 
-def replay(process: ProcessDefinition | CompiledProcess | str | os.PathLike[str], history: Any, *,
+def replay(process: ProcessDefinition | CompiledProcess | str | os.PathLike[str], history: HistoryLike, *,
            against: ProcessDefinition | CompiledProcess | str | os.PathLike[str] | None = None,
            clock: Clock | None = None, registry: Registry | None = None,
            resolver: Resolver | None = None, check_hashes: bool = True) -> ReplayResult:
     """Re-run ``history`` on ``process``; with ``against``, on that definition instead, comparing behaviour.
 
-    ``history``: a ``History`` (``careflow.history.reader.read_history``), a file path, a ``Case``, or a sequence
-    of entries (``AuditEntry`` or JSON mappings). A file that cannot be read raises ``HistoryFileError``;
-    everything about the entries themselves is a ``Divergence`` in the result, never an exception.
-    ``check_hashes=False`` skips the hash chain (behaviour only), e.g. when the log was verified on
-    reading or is being checked against its own store's ``verify``.
+    ``history``: a ``History`` (``careflow.history.reader.read_history``), a file path, anything with a
+    ``history`` of entries (a ``Case``), or a sequence of entries (``AuditEntry`` or JSON mappings). A
+    file that cannot be read raises ``HistoryFileError``; everything about the entries themselves is a
+    ``Divergence`` in the result, never an exception. ``check_hashes=False`` skips the hash chain
+    (behaviour only), e.g. when the log was verified on reading or is being checked against its own
+    store's ``verify``. ``clock`` is not needed (replay takes each entry's recorded time); it is accepted
+    so callers can pass the clock of the case they will rebuild.
     """
     compiled = _compiled(process, registry, resolver)
     target = compiled if against is None else _compiled(against, registry, resolver)
-    hist = _history(history)
-    return _run(target, hist, compiled, against is not None, clock, check_hashes)
+    return _run(target, _history(history), compiled, against is not None, check_hashes)
 
 
 def _compiled(process: Any, registry: Registry | None, resolver: Resolver | None) -> CompiledProcess:
@@ -109,130 +127,136 @@ def _compiled(process: Any, registry: Registry | None, resolver: Resolver | None
     return compile(process, registry, resolver)
 
 
-def _history(history: Any) -> History:
+def _history(history: HistoryLike) -> History:
     if isinstance(history, History):
         return history
     if isinstance(history, str | os.PathLike):
         return read_history(history)
-    from careflow.cases.case import Case
-
-    if isinstance(history, Case):
-        return from_entries(history.history)
-    return from_entries(history)
+    if isinstance(history, Sequence):
+        return from_entries(history)
+    return from_entries(history.history)
 
 
 def _run(c: CompiledProcess, h: History, recorded_on: CompiledProcess, behaviour: bool,
-         clock: Clock | None, check_hashes: bool = True) -> ReplayResult:
-    entries, file = h.entries, h.file
-
-    def fail(index: int, reason: str, code: str, actual: Any = None) -> ReplayResult:
-        given = h.given_entry(index)
-        expected = entry_json(given) if given is not None else {}
-        got = entry_json(cook(actual)) if actual is not None else None
-        div = Divergence(index, expected, got, reason, code, file, h.line(index))
-        return ReplayResult(False, index, div, file)
-
-    if h.problem is not None:
-        index, problem = h.problem
-        return fail(index, f"entry {index}: {problem.message}" + (f" ({problem.hint})" if problem.hint else ""),
-                    "invalid-entry")
-    n = len(entries)
-    if n == 0:
-        return fail(0, "the history has no entries", "empty")
-    first = entries[0]
-    recorded_id = h.process or (first[15] if first[15] is not ABSENT else None)
-    if recorded_id is not None and recorded_id != recorded_on.id:
-        return fail(0, f"the history is of process '{recorded_id}', not '{recorded_on.id}'", "wrong-process")
-    if not behaviour and h.version is not None and h.version != c.version:
-        return fail(0, f"the history was recorded on version '{h.version}' of '{c.id}', not '{c.version}' "
-                       "(use --against to compare behaviour across versions)", "wrong-version")
-    if first[KIND] != "opened":
-        return fail(0, "entry 0: a history starts with an 'opened' entry (write 'kind: opened')", "no-opened")
-
+         check_hashes: bool = True) -> ReplayResult:
+    entries, fail, n = h.entries, partial(_failed, h), len(h.entries)
+    problem = _start_problem(c, h, recorded_on, behaviour)
+    if problem is not None:
+        return fail(*problem)
     sealed = h.sealed and not behaviour and check_hashes
     texts = h.texts if sealed else None
-    paths = c.paths
     actors: dict[str, tuple[tuple[str, ...], Actor]] = {}
     log: list[Entry] = []
-    append = log.append
     pending: deque[Entry] = deque()
     head = GENESIS
     now: datetime = EPOCH
-    snap: Any = None
+    snap: Any = None  # the raw snapshot so far (None before 'opened')
+    follows = 0  # the seq the next entry a step records must have
     i = 0
     while i < n:
         e = entries[i]
-        kind = e[3]
+        kind = e[E_KIND]
         try:
             if pending:
                 p = pending.popleft()
-                if p[KIND] == "spawned" and kind != "spawned" and not sealed:
-                    append(p)  # a hand-written history may leave out the spawned entry of a handoff
+                if p[E_KIND] in _FOLLOWERS and kind != p[E_KIND] and not sealed:
+                    log.append(p)  # a hand-written history may leave out what follows a step's first entry
                     continue
-                if e[SEQ] is not ABSENT and e[SEQ] != p[SEQ]:
-                    return fail(i, f"entry {i}: sequence gap: seq {e[SEQ]} where {p[SEQ]} follows", "sequence-gap")
+                if e[E_SEQ] is not ABSENT and e[E_SEQ] != p[E_SEQ]:
+                    return fail(i, f"entry {i}: sequence gap: seq {e[E_SEQ]} where {p[E_SEQ]} follows",
+                                "sequence-gap")
             else:
                 # structure first: the entry's place in the log
-                seq = e[0]
-                if seq is not ABSENT and seq != (snap[7] + 1 if snap is not None else 0):
-                    return fail(i, f"entry {i}: sequence gap: seq {seq} where "
-                                   f"{snap[7] + 1 if snap is not None else 0} follows", "sequence-gap")
-                if e[1] is not ABSENT:
-                    now = e[1]
-                cached = actors.get(e[4])
-                if cached is None or cached[0] != e[5]:
-                    cached = actors[e[4]] = (e[5], Actor(e[4], frozenset(e[5])))
-                actor = cached[1]
-                data = e[9]
-                reason = e[10]
-                if reason is ABSENT:
-                    reason = None
-                # then semantics: the engine decides the entry again
-                if kind == "fired" or (kind == "denied" and not _is_tick(e[13])):
-                    try:
-                        snap, produced = _step(c, snap, e[6], actor, dict(data) if data else None, now, reason)
-                    except CaseError as err:
-                        if kind == "fired":
-                            return fail(i, f"entry {i}: " + refusal(err, e[6], paths[snap[1]], actor)[0],
-                                        err.reason_code, err.entry)
-                        snap, produced = err.snapshot, (err.entry,)
-                    else:
-                        if kind == "denied":
-                            code = e[11] if e[11] is not ABSENT else "denied"
-                            return fail(i, f"entry {i}: recorded as refused ({code}) but '{e[6]}' is now "
-                                           f"allowed (goes to '{produced[0][TARGET]}')", "now-allowed", produced[0])
+                if e[E_SEQ] is not ABSENT and e[E_SEQ] != follows:
+                    return fail(i, f"entry {i}: sequence gap: seq {e[E_SEQ]} where {follows} follows", "sequence-gap")
+                now = now if e[E_TIME] is ABSENT else e[E_TIME]
+                cached = actors.get(e[E_ACTOR])
+                if cached is None or cached[0] != e[E_ROLES]:
+                    cached = actors[e[E_ACTOR]] = (e[E_ROLES], Actor(e[E_ACTOR], frozenset(e[E_ROLES])))
+                reason = None if e[E_REASON] is ABSENT else e[E_REASON]
+                # then semantics: the runtime decides the entry again
+                if kind == "fired" or (kind == "denied" and not _is_tick(e[E_REF])):
+                    snap, produced, other = _step_again(c, i, e, snap, cached[1], now, reason)
                 else:
-                    snap, produced, other = _other(c, h, i, e, snap, actor, now, reason)
-                    if other is not None:
-                        return fail(i, other[1], other[0], other[2])
-                p = produced[0]
+                    snap, produced, other = _other(c, h, i, e, snap, cached[1], now, reason)
+                if other is not None:
+                    return fail(i, other[1], other[0], other[2])
+                p, follows = produced[0], produced[-1][E_SEQ] + 1
                 if len(produced) > 1:
                     pending.extend(produced[1:])
-            # compare: one tuple comparison when the entry is complete and agrees
-            if p[:17] != e[:17]:
-                found = mismatch(i, p, e, behaviour, sealed)
-                if found is not None:
-                    return fail(i, found[1], found[0], p)
-            # then the hash chain
-            if sealed:
-                broken = _chain(i, e, head, texts[i] if texts is not None else None, p)
-                if broken is not None:
-                    return fail(i, broken[1], broken[0])
-                head = e[18]
+            # compare: one tuple comparison when the entry is complete and agrees; then the hash chain
+            found = mismatch(i, p, e, behaviour, sealed) if p[:E_PREV_HASH] != e[:E_PREV_HASH] else None
+            if found is None and sealed:
+                found = _chain(i, e, head, texts[i] if texts is not None else None, p)
+                head = e[E_HASH]
+            if found is not None:
+                return fail(i, found[1], found[0], p if found[0] not in _CHAIN_CODES else None)
         except Exception as exc:
             return fail(i, f"entry {i}: cannot be replayed: {type(exc).__name__}: {exc}", "error")
-        append(p)
+        log.append(p)
         i += 1
+    return _finish(c, h, snap, log, pending, head if sealed else None, behaviour)
+
+
+def _failed(h: History, index: int, reason: str, code: str, actual: Any = None) -> ReplayResult:
+    given = h.given_entry(index)
+    expected = entry_json(given) if given is not None else {}
+    got = entry_json(cook(actual)) if actual is not None else None
+    div = Divergence(index, expected, got, reason, code, h.file, h.line(index))
+    return ReplayResult(False, index, div, h.file)
+
+
+def _finish(c: CompiledProcess, h: History, snap: RawSnapshot, log: list[Entry], pending: deque[Entry],
+            head: str | None, behaviour: bool) -> ReplayResult:
+    """After the last entry: what the definition still records, the stored state and head, ``expect``."""
+    n = len(h.entries)
     if pending:
         p = pending[0]
-        if sealed or any(q[KIND] != "spawned" for q in pending):
-            return fail(n, f"the history ends after entry {n - 1}, but the definition also records a "
-                           f"'{p[KIND]}' entry (seq {p[SEQ]})", "missing-entry", p)
+        if head is not None or any(q[E_KIND] not in _FOLLOWERS for q in pending):
+            return _failed(h, n, f"the history ends after entry {n - 1}, but the definition also records a "
+                                 f"'{p[E_KIND]}' entry (seq {p[E_SEQ]})", "missing-entry", p)
         log.extend(pending)
-    last = final_checks(c, snap, h, head if sealed else None, behaviour)
+    last = final_checks(c, snapshot_of(snap), h, head, behaviour)
     if last is not None:
-        return fail(n, last[1], last[0])
-    return ReplayResult(True, n, None, file, build=_builder(c, snap, log, entries, sealed, clock))
+        return _failed(h, n, last[1], last[0])
+    return ReplayResult(True, n, None, h.file, snapshot_of(snap), log=log,
+                        hashes=h.entries if head is not None else None)
+
+
+def _start_problem(c: CompiledProcess, h: History, recorded_on: CompiledProcess, behaviour: bool
+                   ) -> tuple[int, str, str] | None:
+    """A problem with the history as a whole, found before any entry is replayed: (index, reason, code)."""
+    if h.problem is not None:
+        index, problem = h.problem
+        return (index, f"entry {index}: {problem.message}" + (f" ({problem.hint})" if problem.hint else ""),
+                "invalid-entry")
+    if not h.entries:
+        return 0, "the history has no entries", "empty"
+    first = h.entries[0]
+    recorded_id = h.process or (first[E_PROCESS_ID] if first[E_PROCESS_ID] is not ABSENT else None)
+    if recorded_id is not None and recorded_id != recorded_on.id:
+        return 0, f"the history is of process '{recorded_id}', not '{recorded_on.id}'", "wrong-process"
+    if not behaviour and h.version is not None and h.version != c.version:
+        return (0, f"the history was recorded on version '{h.version}' of '{c.id}', not '{c.version}' "
+                   "(use --against to compare behaviour across versions)", "wrong-version")
+    if first[E_KIND] != "opened":
+        return 0, "entry 0: a history starts with an 'opened' entry (write 'kind: opened')", "no-opened"
+    return None
+
+
+def _step_again(c: CompiledProcess, i: int, e: Entry, snap: RawSnapshot, actor: Actor, now: datetime,
+                reason: str | None) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
+    """A ``fired`` or ``denied`` entry: (snapshot, produced entries, problem as (code, reason, actual))."""
+    data = e[E_DATA]
+    new, produced, refused = decide(c, snap, e[E_EVENT], actor, dict(data) if data else None, now, reason)
+    if refused is not None and e[E_KIND] == "fired":
+        why = refusal(refused, e[E_EVENT], c.paths[snapshot_of(snap).leaf], actor)[0]
+        return snap, produced, (refused.code, f"entry {i}: {why}", produced[0])
+    if refused is None and e[E_KIND] == "denied":
+        code = e[E_CODE] if e[E_CODE] is not ABSENT else "denied"
+        return snap, produced, ("now-allowed", f"entry {i}: recorded as refused ({code}) but '{e[E_EVENT]}' is now "
+                                f"allowed (goes to '{produced[0][E_TARGET]}')", produced[0])
+    return new, produced, None
 
 
 def _is_tick(ref: Any) -> bool:
@@ -240,49 +264,51 @@ def _is_tick(ref: Any) -> bool:
     return bool(ref) and any(k == "due_at" for k, _ in ref)
 
 
-def _other(c: CompiledProcess, h: History, i: int, e: Entry, snap: Any, actor: Actor, now: datetime,
+def _other(c: CompiledProcess, h: History, i: int, e: Entry, snap: RawSnapshot | None, actor: Actor, now: datetime,
            reason: str | None) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
     """Every kind but fired/denied: (snapshot, produced entries, problem as (code, reason, actual))."""
-    kind, ref = e[KIND], dict(e[REF]) if e[REF] is not ABSENT and e[REF] else {}
-    data = dict(e[DATA]) if e[DATA] is not ABSENT and e[DATA] else None
-    if kind == "deadline" or kind == "denied":
-        snapped, produced = _tick(c, snap, now)
-        if not produced:
-            nxt = due_at(snap)
-            return snap, (), ("no-deadline-due", f"entry {i}: recorded deadline '{e[EVENT]}' but no deadline is due "
-                              f"at {now.isoformat()}" + (f" (next due {nxt.isoformat()})" if nxt else ""), None)
-        return snapped, produced, None
+    kind, ref = e[E_KIND], dict(e[E_REF]) if e[E_REF] is not ABSENT and e[E_REF] else {}
     if kind == "opened":
         if snap is not None:
             return snap, (), ("unexpected-kind", f"entry {i}: an 'opened' entry can only come first", None)
-        case_id = e[CASE_ID] if e[CASE_ID] is not ABSENT else (h.case_id or "case")
+        case_id = e[E_CASE_ID] if e[E_CASE_ID] is not ABSENT else (h.case_id or "case")
         parent = Link("parent", ref["process_id"], ref["case_id"], ref["seq"]) if "case_id" in ref else None
-        try:
-            snapped, one = _open(c, case_id, actor, data, now, parent, reason)
-        except CaseError as err:
-            return snap, (), (err.reason_code, f"entry {i}: the case cannot be opened: {err}", None)
-        return snapped, (one,), None
+        data = dict(e[E_DATA]) if e[E_DATA] is not ABSENT and e[E_DATA] else None
+        opening = open_case(c, case_id, actor, data, now, parent=parent, reason=reason)
+        if opening.refusal is not None or opening.stored is None:
+            code, message = (opening.refusal.code, opening.refusal.message) if opening.refusal else ("error", "")
+            return snap, (), (code, f"entry {i}: the case cannot be opened: {message}", None)
+        return opening.snapshot, (opening.stored,), None
+    assert snap is not None
+    if kind == "deadline" or kind == "denied":
+        done = tick(c, snap, now)
+        if not done.stored:
+            nxt = due_at(snap)
+            return snap, (), ("no-deadline-due", f"entry {i}: recorded deadline '{e[E_EVENT]}' but no deadline is due "
+                              f"at {now.isoformat()}" + (f" (next due {nxt.isoformat()})" if nxt else ""), None)
+        return done.snapshot, done.stored, None
     if kind == "assigned":
-        try:
-            snapped, one = _assign(c, snap, ref["role"], ref["person"], actor, now, reason)
-        except CaseError as err:
-            return snap, (), (err.reason_code, f"entry {i}: refused — {err}", None)
-        return snapped, (one,), None
+        done = assign(c, snap, ref["role"], ref["person"], actor, now, reason)
+        if done.refusal is not None:
+            return snap, (), (done.refusal.code, f"entry {i}: refused — {done.refusal.message}", None)
+        return done.snapshot, done.stored, None
     if kind == "action_failed":
-        # An action's failure changes nothing but seq; the engine cannot re-run the action itself.
-        here, seq = c.paths[snap[1]], snap[_SNAP_SEQ] + 1
-        made = (*(here if k in (SOURCE, TARGET) else seq if k == SEQ else now if k == TIME else snap[0]
-                  if k == CASE_ID else None if v is ABSENT else v for k, v in enumerate(e[:17])), None, None)
-        return (*snap[:_SNAP_SEQ], seq), (made,), None
+        # The runtime cannot re-run the action: the recorded failure is taken as given.
+        def given(k: int) -> Any:
+            return None if e[k] is ABSENT else e[k]
+
+        after = (ref.get("seq", snapshot_of(snap).seq), given(E_EVENT), given(E_TRANSITION))
+        done = action_failed(c, snap, after, str(ref.get("action", "")), given(E_DETAIL) or "", now)
+        return done.snapshot, done.stored, None
     return snap, (), ("unexpected-kind", f"entry {i}: a '{kind}' entry where the definition records none "
                                          "(it follows the entry that causes it)", None)
 
 
 def _chain(i: int, e: Entry, head: str, text: str | None, p: Entry) -> tuple[str, str] | None:
-    recorded = e[HASH]
+    recorded = e[E_HASH]
     if recorded is ABSENT or recorded is None:
         return "hash-missing", f"entry {i}: has no 'hash', though the history is hash-chained"
-    prev = e[PREV_HASH]
+    prev = e[E_PREV_HASH]
     if prev is not ABSENT and prev != head:
         return "link-broken", (f"entry {i}: prev_hash does not point at the entry before it "
                                "(an entry removed, inserted or reordered?)")
@@ -309,33 +335,14 @@ def _line_hash_ok(text: str, recorded: str) -> bool:
     return hashlib.sha256((text[:at] + text[at + len(needle):]).encode("utf-8")).hexdigest() == recorded
 
 
-def _builder(c: CompiledProcess, snap: Any, log: list[Entry], entries: Sequence[Entry], sealed: bool,
-             clock: Clock | None) -> Any:
-    def build() -> Case:
-        from careflow.cases.case import Case
-        from careflow.clock import SYSTEM_CLOCK
-
-        stored = list(log)
-        case = Case._make(c, tuple(snap), stored, clock or SYSTEM_CLOCK)
-        if sealed:  # the recorded hashes were verified against this content: keep them
-            prev = GENESIS
-            for index, (p, e) in enumerate(zip(stored, entries, strict=True)):
-                stored[index] = (*p[:17], prev, e[HASH])
-                prev = e[HASH]
-            case._sealed, case._head = len(stored), prev
-        return case
-    return build
+def _sealed_log(log: Sequence[Entry], recorded: Sequence[Entry]) -> tuple[Entry, ...]:
+    """The replayed entries with the recorded hashes, which were verified against this content."""
+    out = []
+    prev = GENESIS
+    for p, e in zip(log, recorded, strict=True):
+        out.append((*p[:E_PREV_HASH], prev, e[E_HASH]))
+        prev = e[E_HASH]
+    return tuple(out)
 
 
-__all__ = ["Divergence", "ReplayResult", "replay"]
-
-
-class _CallableModule(types.ModuleType):
-    """``careflow.history.replay(process, history)`` must keep working after ``import careflow.history.replay``, which
-    makes the package attribute this module: so the module itself calls ``replay``."""
-
-    def __call__(self, process: ProcessDefinition | CompiledProcess, history: Any, **options: Any) -> ReplayResult:
-        return replay(process, history, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+__all__ = ["Divergence", "HasHistory", "HistoryLike", "ReplayResult", "replay"]

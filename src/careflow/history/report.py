@@ -13,44 +13,35 @@ from typing import Any
 
 import attrs
 
-from careflow.history.reader import (
-    ABSENT,
-    ACTOR,
-    CASE_ID,
-    CODE,
-    DATA,
-    DETAIL,
-    EVENT,
-    KIND,
-    PROCESS_ID,
-    PROCESS_VERSION,
-    REASON,
-    REF,
-    ROLES,
-    SEQ,
-    SOURCE,
-    TARGET,
-    TIME,
-    TRANSITION,
-    Entry,
-    History,
-)
+from careflow.errors import Refusal
+from careflow.history.reader import ABSENT, Entry, History
 from careflow.runtime.audit import JSON_FIELDS, AuditEntry
-from careflow.runtime.compiled import (
-    Actor,
-    CaseClosed,
-    ChecklistOpen,
-    CompiledProcess,
-    EventNotAllowed,
-    GuardFailed,
-    MissingData,
-    RoleDenied,
+from careflow.runtime.compiled import Actor, CompiledProcess
+from careflow.runtime.data import to_json_value
+from careflow.runtime.fields import (
+    E_ACTOR,
+    E_CASE_ID,
+    E_CODE,
+    E_DATA,
+    E_DETAIL,
+    E_EVENT,
+    E_KIND,
+    E_PROCESS_ID,
+    E_PROCESS_VERSION,
+    E_REASON,
+    E_REF,
+    E_ROLES,
+    E_SEQ,
+    E_SOURCE,
+    E_TARGET,
+    E_TIME,
+    E_TRANSITION,
+    Snapshot,
 )
-from careflow.runtime.data import CaseError, to_json_value
 
-_ORDER = (KIND, TARGET, SOURCE, EVENT, CODE, DATA, REF, ROLES, CASE_ID, ACTOR, TIME, REASON, DETAIL, TRANSITION,
-          PROCESS_ID, PROCESS_VERSION, SEQ)
-_NOT_BEHAVIOUR = frozenset({DETAIL, TRANSITION, PROCESS_ID, PROCESS_VERSION})
+_ORDER = (E_KIND, E_TARGET, E_SOURCE, E_EVENT, E_CODE, E_DATA, E_REF, E_ROLES, E_CASE_ID, E_ACTOR, E_TIME, E_REASON,
+          E_DETAIL, E_TRANSITION, E_PROCESS_ID, E_PROCESS_VERSION, E_SEQ)
+_NOT_BEHAVIOUR = frozenset({E_DETAIL, E_TRANSITION, E_PROCESS_ID, E_PROCESS_VERSION})
 _ATOMIC = (str, int, float, bool, type(None))
 _CONTEXT = ("kind", "event", "actor")
 
@@ -186,12 +177,12 @@ def mismatch(i: int, p: Entry, e: Entry, behaviour: bool, strict_roles: bool,
         if ev is ABSENT or (behaviour and k in _NOT_BEHAVIOUR):
             continue
         pv = p[k]
-        if k in (DATA, REF):
-            found = _map_diff(pv, ev, subset=k == DATA and p[KIND] == "opened")
+        if k in (E_DATA, E_REF):
+            found = _map_diff(pv, ev, subset=k == E_DATA and p[E_KIND] == "opened")
             if found:
-                name = "data" if k == DATA else "ref"
+                name = "data" if k == E_DATA else "ref"
                 return f"{name}-differs", f"{at}{name} differs: " + "; ".join(found)
-        elif k == ROLES:
+        elif k == E_ROLES:
             if tuple(pv) != tuple(ev) and (strict_roles or sorted(ev) != list(pv)):
                 return "field-differs", f"{at}recorded roles {_show(ev)} but the step records {_show(pv)}"
         elif not _eq(pv, ev):
@@ -200,20 +191,20 @@ def mismatch(i: int, p: Entry, e: Entry, behaviour: bool, strict_roles: bool,
 
 
 def _field(at: str, k: int, ev: Any, pv: Any, p: Entry) -> tuple[str, str]:
-    if k == KIND:
-        what = f" ('{p[EVENT]}')" if p[EVENT] else ""
+    if k == E_KIND:
+        what = f" ('{p[E_EVENT]}')" if p[E_EVENT] else ""
         return "wrong-kind", f"{at}recorded a '{ev}' entry but the definition records '{pv}'{what}"
-    if k == TARGET:
+    if k == E_TARGET:
         return "wrong-target", f"{at}recorded to '{ev}' but the definition goes to '{pv}'"
-    if k == SOURCE:
+    if k == E_SOURCE:
         return "wrong-source", f"{at}recorded from '{ev}' but the case is in '{pv}'"
-    if k == EVENT:
+    if k == E_EVENT:
         return "wrong-event", f"{at}recorded event '{ev}' but the definition records '{pv}' here"
-    if k == CODE:
-        return "wrong-refusal", f"{at}recorded refusal '{ev}' but the definition now refuses with '{pv}': {p[DETAIL]}"
-    if k == SEQ:
+    if k == E_CODE:
+        return "wrong-refusal", f"{at}recorded refusal '{ev}' but the definition now refuses with '{pv}': {p[E_DETAIL]}"
+    if k == E_SEQ:
         return "sequence-gap", f"{at}sequence gap: seq {ev} where {pv} follows"
-    if k == PROCESS_VERSION:
+    if k == E_PROCESS_VERSION:
         return "wrong-version", f"{at}recorded on version '{ev}', replayed on '{pv}'"
     name = JSON_FIELDS[k]
     return "field-differs", f"{at}'{name}' differs: recorded {_show(ev)}, replayed {_show(pv)}"
@@ -222,32 +213,32 @@ def _field(at: str, k: int, ev: Any, pv: Any, p: Entry) -> tuple[str, str]:
 # -- refusals ------------------------------------------------------------------------------------------
 
 
-def refusal(err: CaseError, event: str, here: str, actor: Actor) -> tuple[str, str]:
-    """Why the engine now refuses an entry that was recorded as done: (reason, code)."""
-    if isinstance(err, EventNotAllowed):
+def refusal(refused: Refusal, event: str, here: str, actor: Actor) -> tuple[str, str]:
+    """Why the runtime now refuses an entry that was recorded as done: (reason, code)."""
+    code = refused.code
+    if code == "event-not-allowed":
         return (f"the recorded event '{event}' is not possible in state '{here}' "
-                f"(possible: {', '.join(err.possible) or 'none'})"), err.reason_code
-    if isinstance(err, RoleDenied):
+                f"(possible: {', '.join(refused.possible) or 'none'})"), code
+    if code == "role-denied":
         held = actor.role_list
         who = (f"role '{held[0]}'" if len(held) == 1 else "roles " + ", ".join(f"'{r}'" for r in held) if held
                else f"'{actor.id}' (no role)")
-        return f"refused — {who} may not fire '{event}' (needs {' or '.join(err.roles) or 'a case role'})", \
-            err.reason_code
-    if isinstance(err, GuardFailed):
-        return "guard false: " + "; ".join(err.reasons), err.reason_code
-    if isinstance(err, MissingData):
-        return "refused — missing event data " + ", ".join(f"'{f}'" for f in err.fields), err.reason_code
-    if isinstance(err, ChecklistOpen):
-        return "refused — open checklist items: " + ", ".join(err.items), err.reason_code
-    if isinstance(err, CaseClosed):
-        return f"refused — the case is closed (in '{here}')", err.reason_code
-    return f"refused — {err}", err.reason_code
+        return f"refused — {who} may not fire '{event}' (needs {' or '.join(refused.roles) or 'a case role'})", code
+    if code == "guard-failed":
+        return "guard false: " + "; ".join(refused.reasons), code
+    if code == "missing-data":
+        return "refused — missing event data " + ", ".join(f"'{f}'" for f in refused.fields), code
+    if code == "checklist-open":
+        return "refused — open checklist items: " + ", ".join(refused.items), code
+    if code == "case-closed":
+        return f"refused — the case is closed (in '{here}')", code
+    return f"refused — {refused.message}", code
 
 
 # -- after the last entry ------------------------------------------------------------------------------
 
 
-def final_checks(c: CompiledProcess, snap: Any, h: History, head: str | None,
+def final_checks(c: CompiledProcess, snap: Snapshot, h: History, head: str | None,
                  behaviour: bool) -> tuple[str, str] | None:
     """The stored snapshot and head of a case JSON; the ``expect`` block of an envelope."""
     from careflow.runtime.snapshots import snapshot_json
@@ -273,12 +264,12 @@ def final_checks(c: CompiledProcess, snap: Any, h: History, head: str | None,
     expect = h.expect
     if expect:
         state = expect.get("state")
-        leaf = snap[1]
+        leaf = snap.leaf
         if state is not None and state not in (leaf, c.paths[leaf]):
             return "wrong-final-state", f"{after}expected to end in '{state}' but the case is in '{c.paths[leaf]}'"
         wanted = expect.get("data")
         if wanted:
-            found = _map_diff(snap[2], wanted, subset=True)
+            found = _map_diff(snap.data, wanted, subset=True)
             if found:
                 return "data-differs", f"{after}case data differs: " + "; ".join(found)
     return None

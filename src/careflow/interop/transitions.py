@@ -33,10 +33,15 @@ from transitions.extensions import HierarchicalMachine
 from transitions.extensions.nesting import NestedState
 
 from careflow.clock import SYSTEM_CLOCK, Clock
+from careflow.errors import CaseError, Refusal, refusal_error
 from careflow.model.definition import ProcessDefinition, State
+from careflow.runtime.changes import open_case
 from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess, Plan, compile
-from careflow.runtime.data import EMPTY, CaseError
-from careflow.runtime.engine import LEAF, RawSnapshot, Snapshot, _apply, _case_role, _open, _python_guard, public
+from careflow.runtime.data import EMPTY
+from careflow.runtime.effects import apply
+from careflow.runtime.engine import authorize
+from careflow.runtime.fields import Snapshot, snapshot_of
+from careflow.runtime.refusals import python_guard_problem
 from careflow.runtime.registry import Registry
 
 SEPARATOR = "."
@@ -76,13 +81,16 @@ class CaseModel:
                  actor: Actor = SYSTEM) -> None:
         self.compiled = process if isinstance(process, CompiledProcess) else compile(process, registry)
         self.clock = clock or SYSTEM_CLOCK
-        snap, _ = _open(self.compiled, case_id, actor, data, self.clock.now(), None, None)
-        self.snapshot: Snapshot = public(snap)
+        opening = open_case(self.compiled, case_id, actor, data, self.clock.now())
+        if opening.snapshot is None:
+            assert opening.refusal is not None
+            raise refusal_error(opening.refusal)
+        self.snapshot: Snapshot = opening.snapshot
         self.actor: Actor = actor
         self.event_data: Mapping[str, Any] = EMPTY
         self._now: datetime | None = None
         # Between a transition's ``before`` and ``after`` callbacks: the snapshot it will commit.
-        self._pending: RawSnapshot | None = None
+        self._pending: Snapshot | None = None
         self._checked: Mapping[str, Any] = EMPTY  # event data as validated by the passing condition
         self._machine: Any = None  # set by to_machine
 
@@ -194,7 +202,7 @@ class _Wiring:
         def passes(ev: EventData) -> bool:
             model = cast(CaseModel, ev.model)
             actor, snap = model.actor, model.snapshot
-            if plan.roles is not None and plan.roles.isdisjoint(actor.roles) and _case_role(plan, snap, actor) is None:
+            if plan.roles is not None and plan.roles.isdisjoint(actor.roles) and authorize(plan, snap, actor) is None:
                 return False
             checked: Mapping[str, Any] = EMPTY
             if model.event_data:
@@ -206,7 +214,7 @@ class _Wiring:
                 return False
             if plan.when is not None and not plan.when(snap.data, checked, model.now):
                 return False
-            if plan.pyguard is not None and _python_guard(plan, snap, checked, actor) is not None:
+            if plan.pyguard is not None and python_guard_problem(plan, snap, checked, actor) is not None:
                 return False
             model._checked = checked
             return True
@@ -226,9 +234,11 @@ class _Wiring:
             snap = model.snapshot
             plan = self.plans[(snap.leaf, tid)]
             actor = model.actor
-            new, _ = _apply(self.compiled, plan, snap, plan.event, actor, actor.role_list, model._checked,
-                            model.now, None, "fired", None, snap.seq + 1)
-            model._pending = new
+            applied = apply(self.compiled, plan, snap, actor, actor.role_list, model._checked, model.now, None,
+                            "fired", None, snap.seq + 1)
+            if isinstance(applied, Refusal):
+                raise refusal_error(applied)
+            model._pending = snapshot_of(applied[0])
 
         return compute
 
@@ -239,7 +249,7 @@ class _Wiring:
         pending = model._pending
         model._pending = None
         if pending is not None:
-            model.snapshot = public((*pending[:LEAF], model.leaf, *pending[LEAF + 1:]))
+            model.snapshot = pending._replace(leaf=model.leaf)
 
 
 __all__ = ["SEPARATOR", "CareflowMachine", "CaseModel", "DottedState", "leaf_of", "states_of", "to_machine"]

@@ -274,7 +274,7 @@ class VerifyResult:
         return self.ok
 
 
-def verify(entries: Sequence[AuditEntry], prev_hash: str = GENESIS, first_seq: int = 0) -> VerifyResult:
+def verify_chain(entries: Sequence[AuditEntry], prev_hash: str = GENESIS, first_seq: int = 0) -> VerifyResult:
     """Check the chain. A log that starts mid-way passes the ``prev_hash`` and ``seq`` it continues.
 
     The chain shows that no entry was changed, removed or inserted; it cannot show that the newest
@@ -303,4 +303,4 @@ def verify(entries: Sequence[AuditEntry], prev_hash: str = GENESIS, first_seq: i
 
 __all__ = ["FIELDS", "GENESIS", "JSON_FIELDS", "KINDS", "AuditEntry", "FrozenMap", "RawEntry", "VerifyResult",
            "canonical", "canonical_bytes", "cook", "entry_hash", "pairs", "seal", "seal_all", "seal_raw", "store",
-           "verify"]
+           "verify_chain"]

@@ -1,4 +1,4 @@
-"""What ``engine.step`` runs on: actors, refusal errors, and a process compiled into lookup tables.
+"""What ``engine.step`` runs on: actors and a process compiled into lookup tables.
 
 ``compile(process)`` does every per-process computation once — candidate order, target leaves,
 exit and entry sets, checklist and deadline plans, event-data validators, compiled guards, bound
@@ -17,7 +17,7 @@ import attrs
 from careflow.errors import DefinitionError, Diagnostic
 from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, ProcessDefinition, Transition
 from careflow.model.durations import Duration
-from careflow.runtime.data import CaseError, Validator, validator
+from careflow.runtime.data import Validator, validator
 
 if TYPE_CHECKING:
     from careflow.definitions.expressions import Guard
@@ -48,56 +48,6 @@ class Actor:
 
 
 SYSTEM = Actor(SYSTEM_ACTOR, frozenset({SYSTEM_ROLE}))
-
-
-# -- refusals --------------------------------------------------------------------------------------
-
-
-class EventNotAllowed(CaseError):
-    """No transition for this event from the current state. ``possible``: the events that have one."""
-
-    reason_code = "event-not-allowed"
-    possible: tuple[str, ...] = ()
-
-
-class RoleDenied(CaseError):
-    """The actor holds none of the roles the transition needs (globally, or as a case role here)."""
-
-    reason_code = "role-denied"
-    roles: tuple[str, ...] = ()
-
-
-class GuardFailed(CaseError):
-    """The transition's condition is false; ``reasons`` come from ``Guard.explain``."""
-
-    reason_code = "guard-failed"
-
-    def __init__(self, message: str, reasons: list[str] | None = None, needs_event: bool = False) -> None:
-        super().__init__(message, reasons)
-        self.needs_event = needs_event  # the guard reads event data (allowed() treats it as possible)
-
-
-class MissingData(CaseError):
-    """Event data the transition ``requires`` was not given. ``fields``: the missing names."""
-
-    reason_code = "missing-data"
-    fields: tuple[str, ...] = ()
-
-
-class ChecklistOpen(CaseError):
-    """Leaving a state with checklist items not ticked. ``items``: their labels."""
-
-    reason_code = "checklist-open"
-
-    def __init__(self, message: str, reasons: list[str] | None = None, items: list[str] | None = None) -> None:
-        super().__init__(message, reasons)
-        self.items = items or []
-
-
-class CaseClosed(CaseError):
-    """The case is in a final state: nothing more can happen."""
-
-    reason_code = "case-closed"
 
 
 # -- the compiled process ---------------------------------------------------------------------------

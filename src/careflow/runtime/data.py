@@ -13,7 +13,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from careflow.errors import CareflowError
+from careflow.errors import InvalidData
 from careflow.model.datatypes import DataType
 from careflow.model.frozen import FrozenMap, freeze
 from careflow.model.values import value_problem
@@ -22,33 +22,6 @@ Validator = Callable[[Any], Any]
 
 #: The one empty read-only mapping: event data that was not given, entries without data.
 EMPTY: Mapping[str, Any] = MappingProxyType({})
-
-
-class CaseError(CareflowError):
-    """Base of the errors a case raises when it refuses something.
-
-    ``reason_code`` is the stable short code recorded in the audit log (``denied`` entries),
-    ``reasons`` the human-readable explanation, ``entry`` the ``denied`` entry that was recorded (if
-    any) and ``snapshot`` the snapshot after recording it (its state is unchanged).
-    """
-
-    reason_code = "refused"
-
-    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.reasons: list[str] = reasons if reasons is not None else [message]
-        self.entry: Any = None
-        self.snapshot: Any = None
-
-
-class InvalidData(CaseError):
-    """Data that is undeclared or does not fit its declared type."""
-
-    reason_code = "invalid-data"
-
-    def __init__(self, message: str, field: str | None = None, reasons: list[str] | None = None) -> None:
-        super().__init__(message, reasons)
-        self.field = field
 
 
 def _fail(what: str, name: str, dtype: DataType, value: Any) -> InvalidData:
@@ -119,5 +92,5 @@ def readonly(items: dict[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(items) if items else EMPTY
 
 
-__all__ = ["EMPTY", "CaseError", "FrozenMap", "InvalidData", "Validator", "check_field", "readonly",
+__all__ = ["EMPTY", "FrozenMap", "InvalidData", "Validator", "check_field", "readonly",
            "safe_json", "to_json_value", "validator"]

@@ -12,7 +12,7 @@ from typing import Any
 from careflow.model.frozen import freeze
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.data import to_json_value
-from careflow.runtime.engine import Link, RawSnapshot, Timer
+from careflow.runtime.fields import Link, RawSnapshot, Snapshot, Timer, snapshot_of
 
 
 def snapshot_json(compiled: CompiledProcess, s: RawSnapshot) -> dict[str, Any]:
@@ -26,13 +26,13 @@ def snapshot_json(compiled: CompiledProcess, s: RawSnapshot) -> dict[str, Any]:
     }
 
 
-def snapshot_from_json(obj: Mapping[str, Any]) -> RawSnapshot:
-    """The raw snapshot ``snapshot_json`` encoded (``KeyError``/``ValueError``/``TypeError`` if malformed)."""
-    return (
+def snapshot_from_json(obj: Mapping[str, Any]) -> Snapshot:
+    """The snapshot ``snapshot_json`` encoded (``KeyError``/``ValueError``/``TypeError`` if malformed)."""
+    return snapshot_of((
         obj["case_id"], obj["leaf"], {str(k): freeze(v) for k, v in obj["data"].items()},
         tuple((str(a), str(b)) for a, b in obj["ticks"]), {str(k): str(v) for k, v in obj["roles"].items()},
         tuple(Timer(state, datetime.fromisoformat(when), event, bool(fired)) for state, when, event, fired
               in obj["timers"]),
         tuple(Link(kind, pid, cid, int(seq)) for kind, pid, cid, seq in obj["links"]),
         int(obj["seq"]),
-    )
+    ))

@@ -130,7 +130,7 @@ def assert_denied(case: Case, event: str, actor: Actor, reason: str | type[BaseE
 
 
 def _fire_denied(case: Case, event: str, actor: Actor, data: Mapping[str, Any] | None) -> Explanation:
-    from careflow.runtime.data import CaseError
+    from careflow.errors import CaseError
 
     try:
         result = case.fire(event, actor, data)

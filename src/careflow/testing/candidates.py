@@ -15,10 +15,11 @@ import math
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from careflow.errors import InvalidData
 from careflow.model.datatypes import DataType
 from careflow.model.definition import Transition
 from careflow.runtime.compiled import CompiledProcess
-from careflow.runtime.data import CaseError, validator
+from careflow.runtime.data import validator
 
 #: Candidates per event, at most: the product over relevant fields is cut here.
 MAX_CANDIDATES = 16
@@ -52,7 +53,7 @@ def values(dtype: DataType, name: str, today: date, *, contrast: bool) -> list[A
     for value in out:
         try:
             check(value)
-        except CaseError:
+        except InvalidData:
             continue
         if value not in valid:
             valid.append(value)

@@ -86,14 +86,14 @@ class HistoryFile(pytest.File):
                                       problem=None)
 
     def _process_from_directory(self) -> str | None:
-        from careflow.definitions.loader import find
+        from careflow.definitions.loader import find_process
         from careflow.errors import CareflowError
 
         for directory in self.path.resolve().parents:
             if directory == self.root.parent:
                 break
             try:
-                find(directory.name)
+                find_process(directory.name)
             except CareflowError:
                 continue
             return directory.name

@@ -22,10 +22,12 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from careflow.errors import Refusal
 from careflow.model.definition import SYSTEM_ROLE, Transition
+from careflow.runtime.changes import assign, open_case, tick
 from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess, Plan
-from careflow.runtime.data import CaseError
-from careflow.runtime.engine import Snapshot, assign, open_case, step, tick
+from careflow.runtime.engine import step
+from careflow.runtime.fields import Snapshot
 from careflow.testing.candidates import event_candidates, person_for, relevant_fields
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # a Monday morning; every history starts here
@@ -80,7 +82,8 @@ class Search:
         self.calls, self.deepest = 0, (-1, "")
 
     def start(self) -> Node:
-        snap, _ = open_case(self.c, "search", SYSTEM, None, START)
+        snap = open_case(self.c, "search", SYSTEM, None, START).snapshot
+        assert snap is not None  # no data given: nothing to refuse
         return Node(snap, START, ())
 
     def execute(self, route: list[Hop]) -> Node | None:
@@ -132,13 +135,13 @@ class Search:
             else:
                 yield result
             return
-        failures: list[CaseError] = []
+        failures: list[Refusal] = []
         actors = self._actors(t, node.snap)
         for actor in actors:
             options: list[dict[str, Any] | None] = [*event_candidates(self.c, t, node.time, self.relevant)]
             for data in options or [None]:
                 fired = self._fire(node, t, actor, data)
-                if isinstance(fired, CaseError):
+                if isinstance(fired, Refusal):
                     failures.append(fired)
                 elif fired is not None:
                     yield fired
@@ -161,16 +164,15 @@ class Search:
                 yield from self._search(ready, t, left - 1, hop, seen)
 
     def _fire(self, node: Node, t: Transition, actor: Actor, data: Mapping[str, Any] | None
-              ) -> Node | CaseError | None:
+              ) -> Node | Refusal | None:
         self.calls += 1
         now = node.time + STEP
-        try:
-            snap, entries = step(self.c, node.snap, t.event, actor, data or None, now)
-        except CaseError as err:
-            return err
-        if entries[0].transition != t.id:
+        done = step(self.c, node.snap, t.event, actor, data or None, now)
+        if done.refusal is not None:
+            return done.refusal
+        if done.entries[0].transition != t.id:
             return None  # another transition for the same event won: not the one the route needs
-        return Node(snap, now, (*node.acts, Act("fire", now, t.event, actor, data or None, transition=t.id)))
+        return Node(done.snapshot, now, (*node.acts, Act("fire", now, t.event, actor, data or None, transition=t.id)))
 
     def _tick(self, node: Node, t: Transition) -> Node | str:
         self.calls += 1
@@ -178,7 +180,8 @@ class Search:
         if not timers:
             return "no pending deadline raises it here"
         now = max(node.time, min(tm.due_at for tm in timers)) + STEP
-        snap, entries = tick(self.c, node.snap, now)
+        done = tick(self.c, node.snap, now)
+        snap, entries = done.snapshot, done.entries
         if not any(e.transition == t.id for e in entries):
             refused = [e.detail or "" for e in entries if e.kind == "denied" and e.event == t.event]
             return "the deadline fired but was refused: " + (refused[0] if refused else "another transition took it")
@@ -196,7 +199,7 @@ class Search:
             out.append(SYSTEM)
         return list(dict.fromkeys(out))
 
-    def _helpers(self, node: Node, t: Transition, failures: list[CaseError], no_actor: bool) -> list[Any]:
+    def _helpers(self, node: Node, t: Transition, failures: list[Refusal], no_actor: bool) -> list[Any]:
         """Steps that may make ``t`` possible: tick its open checklist items, write what its guard reads,
         give the case role it needs. Each is a function (node, helpers left, hop, seen) -> nodes."""
         plans = self.c.table[node.snap.leaf]
@@ -206,10 +209,10 @@ class Search:
         if plan is not None and not plan.skip_checklist:
             open_items = [(s, i) for s, i, _ in plan.exit_items if (s, i) not in node.snap.ticks]
             wanted_ticks = set(open_items[:1])  # one at a time: all must be ticked, in any order
-        if plan is not None and plan.when is not None and any(f.reason_code == "guard-failed" for f in failures):
+        if plan is not None and plan.when is not None and any(f.code == "guard-failed" for f in failures):
             wanted_fields = set(plan.when.data_names)
         missing_roles = [r for r in t.roles if r in self.c.case_roles and not node.snap.roles.get(r)]
-        role_needed = bool(missing_roles) and (no_actor or any(f.reason_code == "role-denied" for f in failures))
+        role_needed = bool(missing_roles) and (no_actor or any(f.code == "role-denied" for f in failures))
         helpers: list[Any] = []
         for candidates in plans.values():
             for h in candidates:
@@ -232,7 +235,7 @@ class Search:
             self.calls += 1
             now = node.time + STEP
             person = person_for(role)
-            snap, _ = assign(self.c, node.snap, role, person, ASSIGNER, now)
+            snap = assign(self.c, node.snap, role, person, ASSIGNER, now).snapshot
             yield Node(snap, now, (*node.acts, Act("assign", now, actor=ASSIGNER, role=role, person=person)))
         return run
 
@@ -279,7 +282,7 @@ class Search:
             if act.kind == "assign":
                 self.calls += 1
                 now = node.time + STEP
-                snap, _ = assign(self.c, node.snap, act.role or "", act.person, ASSIGNER, now)
+                snap = assign(self.c, node.snap, act.role or "", act.person, ASSIGNER, now).snapshot
                 node = Node(snap, now, (*node.acts, act._replace(time=now)))
                 continue
             if t is None:
@@ -305,9 +308,9 @@ def _writes(plan: Plan) -> set[str]:
     return {c for c, _ in plan.sets} | {c for c, _, _ in plan.appends} | {c for c, _ in plan.transition.values}
 
 
-def _why(t: Transition, err: CaseError) -> str:
-    why = "; ".join(err.reasons)
-    if err.reason_code == "guard-failed":
+def _why(t: Transition, refused: Refusal) -> str:
+    why = "; ".join(refused.reasons)
+    if refused.code == "guard-failed":
         return f"guard of '{t.id}' stayed false with every generated actor and data: {why}"
-    return f"'{t.id}' refused ({err.reason_code}): {why}"
+    return f"'{t.id}' refused ({refused.code}): {why}"
 

@@ -24,7 +24,7 @@ from careflow.model.datatypes import DataType
 from careflow.model.definition import SYSTEM_ROLE, ProcessDefinition, Transition
 from careflow.model.frozen import thaw
 from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess, Plan, compile
-from careflow.runtime.engine import _case_role
+from careflow.runtime.engine import authorize
 from careflow.runtime.registry import Registry
 
 WALK_TIME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the clock of a walk's case (guards may read ``now``)
@@ -242,7 +242,7 @@ def _may_act(plan: Plan, case: Case, actor: Actor) -> bool:
     """The engine's role test for one candidate (so data is drawn for a transition the actor may take)."""
     if plan.roles is None or not plan.roles.isdisjoint(actor.roles):
         return True
-    return _case_role(plan, case.snapshot, actor) is not None
+    return authorize(plan, case.snapshot, actor) is not None
 
 
 def run_walk(process: ProcessDefinition | CompiledProcess, steps: Sequence[Step], *, now: datetime = WALK_TIME,

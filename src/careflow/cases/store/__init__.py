@@ -120,7 +120,7 @@ class CaseStore(Protocol):
 
     def history(self, case_id: str) -> tuple[AuditEntry, ...]: ...
 
-    def verify(self, case_id: str | None = None, *, replay: bool = True) -> Iterator[CaseCheck]:
+    def verify_cases(self, case_id: str | None = None, *, replay: bool = True) -> Iterator[CaseCheck]:
         """Recompute every hash chain (one case or all); with ``replay`` also replay each log and
         compare with the stored snapshot."""
 

@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from careflow.cases.case import Case
+from careflow.cases.children import open_child
 from careflow.cases.store import CaseCheck, CaseInfo, Fired, ProcessResolver
 from careflow.cases.store.codec import (
     Change,
@@ -33,14 +34,23 @@ from careflow.cases.store.codec import (
 )
 from careflow.cases.store.verify import check_case
 from careflow.clock import SYSTEM_CLOCK, Clock
-from careflow.errors import CareflowError, CaseExists, CaseNotFound, ConcurrentUpdate, StoreError
+from careflow.errors import (
+    CareflowError,
+    CaseError,
+    CaseExists,
+    CaseNotFound,
+    ConcurrentUpdate,
+    StoreError,
+    refusal_error,
+)
 from careflow.model.definition import ProcessDefinition
-from careflow.runtime.audit import AuditEntry, seal_all
+from careflow.runtime.audit import AuditEntry, cook, seal_all
+from careflow.runtime.changes import tick
 from careflow.runtime.compiled import Actor, CompiledProcess, compile
-from careflow.runtime.data import CaseError
-from careflow.runtime.engine import Link, RawSnapshot, open_case, public, step, tick
+from careflow.runtime.engine import Step, step
+from careflow.runtime.fields import Snapshot, snapshot_of
 
-Step = Callable[[CompiledProcess, RawSnapshot, datetime], tuple[RawSnapshot, Sequence[AuditEntry]]]
+Run = Callable[[CompiledProcess, Snapshot, datetime], Step]
 
 
 class BaseStore:
@@ -62,9 +72,10 @@ class BaseStore:
         self._pending_entries: dict[str, list[EntryRow]] = {}
         self._cache: dict[str, Row] = {}  # inside transaction(): rows as this transaction left them
         # inside transaction(): decoded snapshots, so a batch neither decodes nor encodes per fire
-        self._snaps: dict[str, tuple[CompiledProcess, RawSnapshot]] = {}
-        self._track: weakref.WeakKeyDictionary[Case, tuple[int, int]] = weakref.WeakKeyDictionary()
-        self._track_pending: list[tuple[Case, tuple[int, int]]] = []
+        self._snaps: dict[str, tuple[CompiledProcess, Snapshot]] = {}
+        # per case handed out: the stored version and the snapshot committed at it
+        self._track: weakref.WeakKeyDictionary[Case, tuple[int, Snapshot]] = weakref.WeakKeyDictionary()
+        self._track_pending: list[tuple[Case, tuple[int, Snapshot]]] = []
 
     # -- backend primitives ------------------------------------------------------------------------
 
@@ -193,7 +204,7 @@ class BaseStore:
         self._pending_entries.clear()
 
     def _remember(self, case: Case, version: int) -> None:
-        mark = (version, case.snapshot.seq)
+        mark = (version, case.snapshot)
         if self._tx:
             self._track_pending.append((case, mark))
         else:
@@ -290,12 +301,13 @@ class BaseStore:
         if mark is None:
             raise StoreError(f"case '{case.case_id}' was not loaded from or created in this store",
                              "use store.load(case_id) or store.create(case) first")
-        version, seq = mark
+        version, committed = mark
         with self._guard(), self._unit():
             row = self._row(case.case_id)
             if row.version != version:
+                case.rewind(committed)  # back to what is committed: load again, fire again, save
                 raise ConcurrentUpdate(case.case_id, version, row.version)
-            entries = case.entries_since(seq)
+            entries = case.entries_since(committed.seq)
             if not entries and not spawned:
                 return version
             changes = [change(case.compiled, case.snapshot, entries, version + 1, version)] if entries else []
@@ -309,20 +321,18 @@ class BaseStore:
 
     def fire(self, case_id: str, event: str, actor: Actor, data: Mapping[str, Any] | None = None,
              reason: str | None = None, *, now: datetime | None = None, retries: int = 0) -> Fired:
-        def run(compiled: CompiledProcess, snap: RawSnapshot, when: datetime
-                ) -> tuple[RawSnapshot, Sequence[AuditEntry]]:
-            return step(compiled, public(snap), event, actor, data, when, reason)
+        def run(compiled: CompiledProcess, snap: Snapshot, when: datetime) -> Step:
+            return step(compiled, snap, event, actor, data, when, reason)
 
         return self._cycle(case_id, run, now, retries)
 
     def tick(self, case_id: str, now: datetime | None = None, *, retries: int = 0) -> Fired:
-        def run(compiled: CompiledProcess, snap: RawSnapshot, when: datetime
-                ) -> tuple[RawSnapshot, Sequence[AuditEntry]]:
-            return tick(compiled, public(snap), when)
+        def run(compiled: CompiledProcess, snap: Snapshot, when: datetime) -> Step:
+            return tick(compiled, snap, when)
 
         return self._cycle(case_id, run, now, retries)
 
-    def _cycle(self, case_id: str, run: Step, now: datetime | None, retries: int) -> Fired:
+    def _cycle(self, case_id: str, run: Run, now: datetime | None, retries: int) -> Fired:
         """Read, step, commit; on ``ConcurrentUpdate`` read again and re-decide, ``retries`` times."""
         attempt = 0
         while True:
@@ -346,40 +356,31 @@ class BaseStore:
         check on commit catches a stale one, raising ``ConcurrentUpdate`` with ``cached`` set)."""
         return self._row(case_id)
 
-    def _once(self, case_id: str, run: Step, now: datetime | None, attempt: int) -> Fired | CaseError:
+    def _once(self, case_id: str, run: Run, now: datetime | None, attempt: int) -> Fired | CaseError:
         row = self._step_row(case_id)
         compiled = self.process(row.process_id, row.process_version)
         cached = self._snaps.get(case_id) if self._tx else None
-        snap = cached[1] if cached is not None else decode(row)
+        snap = cached[1] if cached is not None else snapshot_of(decode(row))
         when = now if now is not None else self.clock.now()
-        refused: CaseError | None = None
-        try:
-            new, made = run(compiled, snap, when)
-        except CaseError as err:
-            if err.entry is None:
-                raise
-            new, made, refused = err.snapshot, (err.entry,), err
+        new, made, refused = run(compiled, snap, when)
         if not made:
-            return Fired(case_id, row.version, compiled.paths[new[1]], (), (), attempt)
-        sealed, rows = seal_rows(made, row.head)
+            return Fired(case_id, row.version, compiled.paths[new.leaf], (), (), attempt)
+        sealed, rows = seal_rows([cook(e) for e in made], row.head)
         changes = [change(compiled, new, sealed, row.version + 1, row.version, not self._tx, rows)]
         spawned = [self._child(compiled, case_id, e, when) for e in sealed if e.kind == "spawned"]
         self._write(changes + spawned)
         if self._tx:
             self._snaps[case_id] = (compiled, new)
         if refused is not None:
-            refused.entry = sealed[0]
-            return refused
-        return Fired(case_id, row.version + 1, compiled.paths[new[1]], tuple(sealed),
+            return refusal_error(refused, sealed[0])
+        return Fired(case_id, row.version + 1, compiled.paths[new.leaf], tuple(sealed),
                      tuple(c.case_id for c in spawned), attempt)
 
     def _child(self, compiled: CompiledProcess, case_id: str, entry: AuditEntry, when: datetime) -> Change:
         """The case a ``spawned`` entry opens, created in the same transaction as its parent's step."""
-        ref = entry.ref or {}
-        child = self._known(compiled.spawn_targets[ref["process_id"]].compiled())
-        snap, opened = open_case(child, ref["case_id"], Actor(entry.actor, entry.roles), entry.data, when,
-                                 parent=Link("parent", compiled.id, case_id, entry.seq), reason=entry.reason)
-        return change(child, snap, seal_all([opened]), 1, None)
+        child, opening = open_child(compiled, case_id, entry, when)
+        assert opening.snapshot is not None and opening.entry is not None
+        return change(self._known(child), opening.snapshot, seal_all([opening.entry]), 1, None)
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -439,7 +440,7 @@ class BaseStore:
 
     # -- verification -------------------------------------------------------------------------------
 
-    def verify(self, case_id: str | None = None, *, replay: bool = True) -> Iterator[CaseCheck]:
+    def verify_cases(self, case_id: str | None = None, *, replay: bool = True) -> Iterator[CaseCheck]:
         with self._guard():
             self._flush()
             ids = [case_id] if case_id is not None else self._case_ids()

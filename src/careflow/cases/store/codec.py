@@ -13,12 +13,13 @@ import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from careflow.cases.case import FORMAT, HistoryError
+from careflow.cases.case import FORMAT
 from careflow.cases.store import CaseInfo
-from careflow.errors import StoreError
+from careflow.errors import HistoryError, StoreError
 from careflow.runtime.audit import AuditEntry, canonical, cook
+from careflow.runtime.changes import due_at
 from careflow.runtime.compiled import CompiledProcess
-from careflow.runtime.engine import RawSnapshot, due_at
+from careflow.runtime.fields import RawSnapshot
 from careflow.runtime.snapshots import snapshot_from_json, snapshot_json
 
 _new = tuple.__new__

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from careflow.cases.case import Case, HistoryError
+from careflow.cases.case import Case
 from careflow.cases.store import CaseCheck
 from careflow.cases.store.codec import Row, case_text
-from careflow.runtime.audit import AuditEntry, verify
+from careflow.errors import HistoryError
+from careflow.runtime.audit import AuditEntry, verify_chain
 from careflow.runtime.compiled import CompiledProcess
 
 
@@ -29,7 +30,7 @@ def check_case(row: Row, rows: Sequence[tuple[int, str, str, str]], process: Cal
             return CaseCheck(cid, False, len(rows), seq, "columns-changed",
                              f"entry seq {seq}: its seq/hash/prev_hash columns differ from the entry itself")
         entries.append(entry)
-    result = verify(entries)
+    result = verify_chain(entries)
     if not result:
         index = result.index or 0
         return CaseCheck(cid, False, len(rows), rows[index][0], result.problem,

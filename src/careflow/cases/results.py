@@ -1,0 +1,97 @@
+"""What the ``Case`` facade hands out: ``FireResult``, ``Explanation`` and the read-only ``CaseView``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import attrs
+
+from careflow.runtime.audit import AuditEntry
+from careflow.runtime.fields import Link
+
+if TYPE_CHECKING:
+    from careflow.cases.case import Case
+
+
+class FireResult(NamedTuple):
+    """What ``fire``/``tick`` committed: ``entries`` (sealed on access), ``entry`` (the last one),
+    ``spawned`` (cases opened by handoffs; the application decides where to keep them)."""
+
+    case: Case
+    start: int
+    stop: int
+    spawned: tuple[Case, ...] = ()
+
+    @property
+    def entries(self) -> tuple[AuditEntry, ...]:
+        return self.case.entries_between(self.start, self.stop)
+
+    @property
+    def entry(self) -> AuditEntry:
+        return self.entries[-1]
+
+    @property
+    def state(self) -> str:
+        return self.case.state
+
+
+@attrs.frozen
+class Explanation:
+    """Whether ``event`` is possible for an actor now, and why (not).
+
+    ``code`` is the refusal code when not possible; ``needs_data`` the event data still to be given
+    (missing required fields, or fields a false guard reads) when no data was passed; ``target`` the
+    dotted state it would lead to when possible.
+    """
+
+    event: str
+    possible: bool
+    reasons: list[str]
+    code: str | None = None
+    needs_data: tuple[str, ...] = ()
+    target: str | None = None
+
+
+class CaseView:
+    """A read-only view of a case, handed to actions."""
+
+    __slots__ = ("_case",)
+
+    def __init__(self, case: Case) -> None:
+        self._case = case
+
+    @property
+    def case_id(self) -> str:
+        return self._case.case_id
+
+    @property
+    def process_id(self) -> str:
+        return self._case.process_id
+
+    @property
+    def process_version(self) -> str:
+        return self._case.process_version
+
+    @property
+    def state(self) -> str:
+        return self._case.state
+
+    @property
+    def leaf(self) -> str:
+        return self._case.leaf
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return self._case.data
+
+    @property
+    def roles(self) -> Mapping[str, str]:
+        return self._case.roles
+
+    @property
+    def links(self) -> tuple[Link, ...]:
+        return self._case.links
+
+
+__all__ = ["CaseView", "Explanation", "FireResult"]

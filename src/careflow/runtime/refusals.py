@@ -1,0 +1,98 @@
+"""Refusals as data: one builder per kind, and the one rule for which refusal a step reports.
+
+The step tries an event's candidates in order; each that fails yields a ``Refusal``. ``prefer``
+decides which one is told: the first that is not about roles (it is the more precise answer),
+else the role refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from careflow.errors import Refusal
+from careflow.runtime.compiled import Actor, CompiledProcess, Plan
+from careflow.runtime.fields import S_DATA, S_LEAF, S_ROLES, RawSnapshot
+
+ROLE_DENIED = "role-denied"
+
+
+def prefer(current: Refusal | None, new: Refusal) -> Refusal:
+    """The refusal to report after ``new``: the first non-role refusal wins over a role refusal."""
+    if current is None or current.code == ROLE_DENIED:
+        return new
+    return current
+
+
+def role_denied(plans: tuple[Plan, ...], snap: RawSnapshot, actor: Actor) -> Refusal:
+    """Which roles would do, over every candidate for the event."""
+    event = plans[0].event
+    wanted = sorted({r for p in plans for r in p.transition.roles})
+    reasons = [f"'{event}' needs one of the roles {', '.join(wanted)}; "
+               f"'{actor.id}' has {', '.join(sorted(actor.roles)) or 'none'}"]
+    for role in dict.fromkeys(r for p in plans for r in p.case_roles):
+        holder = snap[S_ROLES].get(role)
+        reasons.append(f"case role '{role}' is held by " + (f"'{holder}'" if holder else "nobody") + " in this case")
+    return Refusal(ROLE_DENIED, f"'{actor.id}' may not fire '{event}' here", tuple(reasons), roles=tuple(wanted))
+
+
+def no_transition(compiled: CompiledProcess, snap: RawSnapshot, event: str) -> Refusal:
+    """No candidate at all: the case is closed, or the event has no transition from here."""
+    here = compiled.paths[snap[S_LEAF]]
+    if snap[S_LEAF] in compiled.finals:
+        message = f"the case is closed (in '{here}')"
+        return Refusal("case-closed", message, (message,))
+    possible = tuple(compiled.table[snap[S_LEAF]])
+    reasons = (f"no transition for '{event}' from '{here}'",
+               "events possible here: " + (", ".join(possible) if possible else "none"))
+    return Refusal("event-not-allowed", f"'{event}' is not possible in '{here}'", reasons, possible=possible)
+
+
+def guard_failed(plan: Plan, snap: RawSnapshot, event_data: Mapping[str, Any], now: datetime) -> Refusal:
+    reasons = plan.when.explain(snap[S_DATA], event_data, now) if plan.when is not None else []
+    return Refusal("guard-failed", f"'{plan.event}' is not possible: its condition is false",
+                   tuple(reasons or [f"the condition of '{plan.event}' is false"]), needs_event=plan.reads_event)
+
+
+def python_guard_problem(plan: Plan, snap: RawSnapshot, event_data: Mapping[str, Any], actor: Actor) -> str | None:
+    """None when the registered guard passes, else why not. A guard that raises counts as false: the
+    contract for guards is "never an exception", and the exception is named in the reason."""
+    try:
+        guard = plan.pyguard
+        if guard is not None and guard(MappingProxyType(snap[S_DATA]), MappingProxyType(event_data), actor) is True:
+            return None
+        return f"guard '{plan.pyguard_name}' is false"
+    except Exception as exc:
+        return f"guard '{plan.pyguard_name}' failed: {type(exc).__name__}: {exc}"
+
+
+def python_guard_failed(plan: Plan, problem: str) -> Refusal:
+    return Refusal("guard-failed", f"'{plan.event}' is not possible: {problem}", (problem,))
+
+
+def missing_data(plan: Plan, names: tuple[str, ...]) -> Refusal:
+    listed = ", ".join(f"'{n}'" for n in names)
+    return Refusal("missing-data", f"'{plan.event}' needs event data {listed}",
+                   tuple(f"missing event data: {n}" for n in names), fields=names)
+
+
+def checklist_open(plan: Plan, ticks: tuple[tuple[str, str], ...]) -> Refusal | None:
+    """The refusal when leaving would leave checklist items open (counting what this plan ticks)."""
+    if not plan.exit_items or plan.skip_checklist:
+        return None
+    done = {*ticks, *plan.ticks}
+    still_open = tuple(label for state, item, label in plan.exit_items if (state, item) not in done)
+    if not still_open:
+        return None
+    return Refusal("checklist-open", f"'{plan.event}' would leave open checklist items: {', '.join(still_open)}",
+                   tuple(f"checklist item not done: {label}" for label in still_open), items=still_open)
+
+
+def invalid_data(message: str, field: str) -> Refusal:
+    return Refusal("invalid-data", message, (message,), field=field)
+
+
+__all__ = ["Refusal", "checklist_open", "guard_failed", "invalid_data", "missing_data", "no_transition", "prefer",
+           "python_guard_failed", "python_guard_problem", "role_denied"]
