@@ -151,10 +151,6 @@ def compile(process: ProcessDefinition, registry: Registry | None = None, resolv
 
 
 def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Resolver | None) -> CompiledProcess:
-    from careflow.definitions.builder import scope_fields
-    from careflow.definitions.expressions import compile_guard
-    from careflow.definitions.loader import scope_for
-
     problems: list[Diagnostic] = []
     pyguards: dict[str, Callable[..., Any]] = {}
     actions: dict[str, tuple[tuple[str, Callable[..., Any]], ...]] = {}
@@ -162,6 +158,31 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
         pyguards, actions = registry.bind(process)
     else:
         problems += _unregistered(process)
+    guards = _guards(process, problems)
+    spawns = _spawns(process, registry, resolver, problems)
+    if any(d.is_error for d in problems):
+        raise DefinitionError(problems, process.path or process.id)
+    case_roles = frozenset(r.id for r in process.roles if r.scope == "case")
+    shared = _plans(process, guards, pyguards, spawns, case_roles)
+    paths = {s.id: s.path for s in process.states}
+    initial_leaf = process.initial_leaf
+    entered = (initial_leaf, *process.ancestors(initial_leaf))
+    return CompiledProcess(
+        process=process, id=process.id, version=process.version, table=_table(process, shared), paths=paths,
+        finals=frozenset(s.id for s in process.states if s.final),
+        validators={f.name: validator(f.type, f.name) for f in process.data},
+        defaults={f.name: f.default if f.has_default else None for f in process.data},
+        initial_leaf=initial_leaf, initial_path=paths[initial_leaf],
+        initial_due=_due_plan(process, reversed(entered)), case_roles=case_roles,
+        actions=actions, spawn_targets={sp.definition.id: sp for sp in spawns.values()},
+        registry=registry, resolver=resolver)
+
+
+def _guards(process: ProcessDefinition, problems: list[Diagnostic]) -> dict[int, Guard]:
+    """Each transition's ``when``, compiled (by transition index); problems are added to ``problems``."""
+    from careflow.definitions.expressions import compile_guard
+    from careflow.definitions.loader import scope_for
+
     guards: dict[int, Guard] = {}
     for t in process.transitions:
         if t.when is not None:
@@ -170,11 +191,14 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
             problems += diags
             if guard is not None:
                 guards[t.index] = guard
-    spawns = _spawns(process, registry, resolver, problems)
-    if any(d.is_error for d in problems):
-        raise DefinitionError(problems, process.path or process.id)
+    return guards
 
-    case_roles = frozenset(r.id for r in process.roles if r.scope == "case")
+
+def _plans(process: ProcessDefinition, guards: Mapping[int, Guard], pyguards: Mapping[str, Callable[..., Any]],
+           spawns: Mapping[int, Any], case_roles: frozenset[str]) -> dict[int, Plan]:
+    """What every transition does, whatever leaf it fires from (by transition index)."""
+    from careflow.definitions.builder import scope_fields
+
     deadline_events = frozenset(s.due.event for s in process.states if s.due and s.due.event)
     shared: dict[int, Plan] = {}
     for t in process.transitions:
@@ -185,7 +209,7 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
             p.case_roles = tuple(r for r in t.roles if r in case_roles)
         p.system_ok = SYSTEM_ROLE in t.roles or t.event in deadline_events
         p.when = guards.get(t.index)
-        # step calls the guard's closure directly (see engine._step): it saves a call per fire
+        # step calls the guard's closure directly (see engine.check): it saves a call per fire
         p.test = p.when.fn if p.when is not None else None
         p.reads_event = bool(p.when is not None and p.when.event_names)
         if t.guard is not None:
@@ -195,8 +219,11 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
         p.appends = tuple((c, e, process.field(c).type.max_items) for c, e in t.append)
         p.skip_checklist, p.spawn = t.skip_checklist, spawns.get(t.index)
         shared[t.index] = p
+    return shared
 
-    paths = {s.id: s.path for s in process.states}
+
+def _table(process: ProcessDefinition, shared: Mapping[int, Plan]) -> dict[str, dict[str, tuple[Plan, ...]]]:
+    """leaf -> event -> its candidate plans, innermost declaring state first, then document order."""
     by_source: dict[str, list[Transition]] = {}
     for t in process.transitions:
         for source in t.sources:
@@ -206,24 +233,13 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
         chain = (leaf, *process.ancestors(leaf))
         seen: set[int] = set()
         events: dict[str, list[Plan]] = {}
-        for source in chain:  # innermost declaring state first, then document order
+        for source in chain:
             for t in sorted(by_source.get(source, ()), key=lambda t: t.index):
                 if t.index not in seen:
                     seen.add(t.index)
                     events.setdefault(t.event, []).append(_for_leaf(process, shared[t.index], leaf, source, chain))
         table[leaf] = {e: tuple(ps) for e, ps in events.items()}
-
-    initial_leaf = process.initial_leaf
-    entered = (initial_leaf, *process.ancestors(initial_leaf))
-    return CompiledProcess(
-        process=process, id=process.id, version=process.version, table=table, paths=paths,
-        finals=frozenset(s.id for s in process.states if s.final),
-        validators={f.name: validator(f.type, f.name) for f in process.data},
-        defaults={f.name: f.default if f.has_default else None for f in process.data},
-        initial_leaf=initial_leaf, initial_path=paths[initial_leaf],
-        initial_due=_due_plan(process, reversed(entered)), case_roles=case_roles,
-        actions=actions, spawn_targets={sp.definition.id: sp for sp in spawns.values()},
-        registry=registry, resolver=resolver)
+    return table
 
 
 def _for_leaf(process: ProcessDefinition, shared: Plan, leaf: str, source: str, chain: tuple[str, ...]) -> Plan:

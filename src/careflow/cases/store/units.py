@@ -1,0 +1,213 @@
+"""Units of work every store shares: the backend primitives, the store lock, transaction() blocks.
+
+A backend supplies the primitives (read a row, apply changes inside an open transaction, begin/commit/
+rollback, select rows); this class turns them into units of work: one fire is one unit unless a
+``transaction()`` block batches several, in which case writes are merged per case and sent at the end.
+``BaseStore`` builds the read–step–commit cycle on top.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Self
+
+from careflow.cases.case import Case
+from careflow.cases.store import CaseInfo
+from careflow.cases.store.codec import Change, EntryRow, Row, dumps, snapshot_json
+from careflow.errors import CareflowError, CaseExists, CaseNotFound, StoreError
+from careflow.runtime.compiled import CompiledProcess
+from careflow.runtime.fields import Snapshot
+
+
+class StoreUnits:
+    """Backend primitives plus units of work and transactions. Thread-safe: one lock per store."""
+
+    url: str
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._tx = 0  # depth of transaction() blocks
+        self._pending: dict[str, Change] = {}  # inside transaction(): writes not yet sent (merged per case)
+        self._pending_entries: dict[str, list[EntryRow]] = {}
+        self._cache: dict[str, Row] = {}  # inside transaction(): rows as this transaction left them
+        # inside transaction(): decoded snapshots, so a batch neither decodes nor encodes per fire
+        self._snaps: dict[str, tuple[CompiledProcess, Snapshot]] = {}
+        # per case handed out: the stored version and the snapshot committed at it
+        self._track: weakref.WeakKeyDictionary[Case, tuple[int, Snapshot]] = weakref.WeakKeyDictionary()
+        self._track_pending: list[tuple[Case, tuple[int, Snapshot]]] = []
+
+    # -- backend primitives ------------------------------------------------------------------------
+
+    def _read(self, case_id: str, lock: bool) -> Row | None:
+        raise NotImplementedError
+
+    def _apply(self, changes: Sequence[Change]) -> None:
+        """Write ``changes`` inside the open transaction: ``CaseExists``/``ConcurrentUpdate`` on conflict."""
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
+
+    def _history_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
+        """(seq, hash, prev_hash, entry JSON) of every audit row of the case, by seq."""
+        raise NotImplementedError
+
+    def _select(self, case_id: str | None, process_id: str | None, state: str | None,
+                due_before: datetime | None, closed: bool | None, limit: int | None) -> list[CaseInfo]:
+        """Case rows matching every filter given (``state``: that dotted path or one below it)."""
+        raise NotImplementedError
+
+    def _case_ids(self) -> list[str]:
+        raise NotImplementedError
+
+    def _unit_begin(self) -> None:
+        """Before the read of a read–step–commit outside ``transaction()``."""
+
+    def _unit_write(self, changes: Sequence[Change]) -> None:
+        self._begin()
+        self._apply(changes)
+        self._commit()
+
+    def _unit_end(self, ok: bool) -> None:
+        """After a read–step–commit (``ok``: it did not raise): close what ``_unit_begin`` opened."""
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A consistent view for several reads (a read transaction where the backend needs one)."""
+        yield
+
+    def _translate(self, exc: Exception) -> StoreError | None:
+        """The ``StoreError`` a driver exception stands for (None: not a driver error)."""
+        return None
+
+    def close(self) -> None:
+        """Release the connection."""
+
+    # -- plumbing -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """The store lock, with driver errors turned into ``StoreError`` (never a bare traceback)."""
+        with self._lock:
+            try:
+                yield
+            except CareflowError:
+                raise
+            except Exception as exc:
+                mapped = self._translate(exc)
+                if mapped is None:
+                    raise
+                raise mapped from exc
+
+    @contextmanager
+    def _unit(self) -> Iterator[None]:
+        if self._tx:
+            yield
+            return
+        self._unit_begin()
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            self._unit_end(ok)
+
+    def _row(self, case_id: str) -> Row:
+        if self._tx:
+            row = self._cache.get(case_id)
+            if row is None:
+                row = self._read(case_id, True)
+                if row is not None:
+                    self._cache[case_id] = row
+        else:
+            row = self._read(case_id, False)
+        if row is None:
+            raise CaseNotFound(case_id)
+        return row
+
+    def _write(self, changes: Sequence[Change]) -> None:
+        if not self._tx:
+            self._unit_write(changes)
+            return
+        for ch in changes:  # write-back: one UPDATE per case at commit, however many fires it saw
+            earlier = self._pending.get(ch.case_id)
+            if ch.expected is None and (earlier is not None or self._read(ch.case_id, True) is not None):
+                raise CaseExists(ch.case_id)
+            if earlier is not None:
+                ch = ch._replace(expected=earlier.expected)
+            self._pending_entries.setdefault(ch.case_id, []).extend(ch.entries)  # a list: no copy per fire
+            self._pending[ch.case_id] = ch
+            if ch.snapshot:  # written from a Case (save/create): any decoded snapshot kept for it is stale
+                self._snaps.pop(ch.case_id, None)
+            self._cache[ch.case_id] = ch.row()
+
+    def _flush(self) -> None:
+        if not (self._tx and self._pending):
+            return
+        changes = []
+        for ch in self._pending.values():
+            ch = ch._replace(entries=tuple(self._pending_entries[ch.case_id]))
+            if not ch.snapshot:
+                compiled, snap = self._snaps[ch.case_id]
+                ch = ch._replace(snapshot=dumps(snapshot_json(compiled, snap)))
+                self._cache[ch.case_id] = self._cache[ch.case_id]._replace(snapshot=ch.snapshot)
+            changes.append(ch)
+        self._apply(changes)
+        self._pending.clear()
+        self._pending_entries.clear()
+
+    def _remember(self, case: Case, version: int) -> None:
+        mark = (version, case.snapshot)
+        if self._tx:
+            self._track_pending.append((case, mark))
+        else:
+            self._track[case] = mark
+
+    def transaction(self) -> Any:
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Self]:
+        with self._guard():
+            if self._tx:
+                self._tx += 1
+                try:
+                    yield self
+                finally:
+                    self._tx -= 1
+                return
+            self._begin()
+            self._tx = 1
+            try:
+                yield self
+                self._flush()
+                self._commit()
+            except BaseException:
+                self._rollback()
+                self._track_pending.clear()
+                raise
+            finally:
+                self._tx = 0
+                self._pending.clear()
+                self._pending_entries.clear()
+                self._cache.clear()
+                self._snaps.clear()
+            for case, mark in self._track_pending:
+                self._track[case] = mark
+            self._track_pending.clear()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,84 @@
+"""Errors as data: every exception class and ``Diagnostic``, each with its code registered in ``CODES``.
+
+- ``diagnostics``: ``Diagnostic``, ``SourceLocation``, ``CODES`` and the helpers that word them;
+- ``exceptions``: ``CareflowError`` and the errors of definitions, histories, rendering and stores;
+- ``refusals``: ``Refusal`` (what a case refuses, as data) and the ``CaseError`` tree the facades raise.
+
+This package imports nothing else from careflow at run time, so every layer can use it.
+"""
+
+from __future__ import annotations
+
+from careflow.errors.diagnostics import (
+    CODES,
+    Diagnostic,
+    DiagnosticsHolder,
+    Severity,
+    SourceLocation,
+    did_you_mean,
+    escape_pointer_token,
+    pointer_join,
+    sort_diagnostics,
+)
+from careflow.errors.exceptions import (
+    CareflowError,
+    CaseExists,
+    CaseNotFound,
+    ConcurrentUpdate,
+    DefinitionError,
+    GraphvizMissing,
+    HistoryFileError,
+    ProcessNotFound,
+    RenderError,
+    SchemaTooNew,
+    StoreError,
+)
+from careflow.errors.refusals import (
+    ActionFailed,
+    CaseClosed,
+    CaseError,
+    ChecklistOpen,
+    EventNotAllowed,
+    GuardFailed,
+    HistoryError,
+    InvalidData,
+    MissingData,
+    Refusal,
+    RoleDenied,
+    refusal_error,
+)
+
+__all__ = [
+    "CODES",
+    "ActionFailed",
+    "CareflowError",
+    "CaseClosed",
+    "CaseError",
+    "CaseExists",
+    "CaseNotFound",
+    "ChecklistOpen",
+    "ConcurrentUpdate",
+    "DefinitionError",
+    "Diagnostic",
+    "DiagnosticsHolder",
+    "EventNotAllowed",
+    "GraphvizMissing",
+    "GuardFailed",
+    "HistoryError",
+    "HistoryFileError",
+    "InvalidData",
+    "MissingData",
+    "ProcessNotFound",
+    "Refusal",
+    "RenderError",
+    "RoleDenied",
+    "SchemaTooNew",
+    "Severity",
+    "SourceLocation",
+    "StoreError",
+    "did_you_mean",
+    "escape_pointer_token",
+    "pointer_join",
+    "refusal_error",
+    "sort_diagnostics",
+]
