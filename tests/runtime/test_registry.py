@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from careflow.cases.case import Case, CaseView
+from careflow.cases.case import Case
+from careflow.cases.results import CaseView
 from careflow.clock import ManualClock
 from careflow.errors import ActionFailed, DefinitionError, GuardFailed
 from careflow.runtime.audit import AuditEntry

@@ -236,7 +236,7 @@ class Case:
                     continue
                 for name, fn in actions.get(entry.transition or "", ()):
                     try:
-                        fn(CaseView(self), self.entries_between(start + index, start + index + 1)[0])
+                        fn(CaseView.of(self), self.entries_between(start + index, start + index + 1)[0])
                     except Exception as exc:
                         failed = action_failed(self._c, self._s, (entry.seq, entry.event, entry.transition), name,
                                                action_detail(name, exc), self._clock.now())

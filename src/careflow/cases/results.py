@@ -53,45 +53,23 @@ class Explanation:
     target: str | None = None
 
 
+@attrs.frozen
 class CaseView:
-    """A read-only view of a case, handed to actions."""
+    """A read-only view of a case as it is when an action runs (``CaseView.of(case)``)."""
 
-    __slots__ = ("_case",)
+    case_id: str
+    process_id: str
+    process_version: str
+    state: str
+    leaf: str
+    data: Mapping[str, Any]
+    roles: Mapping[str, str]
+    links: tuple[Link, ...]
 
-    def __init__(self, case: Case) -> None:
-        self._case = case
-
-    @property
-    def case_id(self) -> str:
-        return self._case.case_id
-
-    @property
-    def process_id(self) -> str:
-        return self._case.process_id
-
-    @property
-    def process_version(self) -> str:
-        return self._case.process_version
-
-    @property
-    def state(self) -> str:
-        return self._case.state
-
-    @property
-    def leaf(self) -> str:
-        return self._case.leaf
-
-    @property
-    def data(self) -> Mapping[str, Any]:
-        return self._case.data
-
-    @property
-    def roles(self) -> Mapping[str, str]:
-        return self._case.roles
-
-    @property
-    def links(self) -> tuple[Link, ...]:
-        return self._case.links
+    @classmethod
+    def of(cls, case: Case) -> CaseView:
+        return cls(case.case_id, case.process_id, case.process_version, case.state, case.leaf, case.data,
+                   case.roles, case.links)
 
 
 __all__ = ["CaseView", "Explanation", "FireResult"]

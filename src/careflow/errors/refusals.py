@@ -6,7 +6,7 @@ that mapping lives. Each class carries a ``code`` registered in ``careflow.error
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
@@ -15,6 +15,19 @@ from careflow.errors.exceptions import CareflowError
 
 if TYPE_CHECKING:  # types only: at run time careflow.errors imports nothing else from careflow
     from careflow.runtime.audit import AuditEntry
+
+T = TypeVar("T")
+
+
+class Detail(Generic[T]):
+    """A refusal detail read through its exception: ``err.roles`` is ``err.refusal.roles``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, err: CaseError, owner: type | None = None) -> T:
+        value: T = getattr(err.refusal, self.name)
+        return value
 
 # -- case refusals (runtime) --
 
@@ -91,9 +104,7 @@ class InvalidData(CaseError):
                               field=field)
         super().__init__(message, reasons, refusal=refusal, entry=entry)
 
-    @property
-    def field(self) -> str | None:
-        return self.refusal.field
+    field: Detail[str | None] = Detail()
 
 
 class EventNotAllowed(CaseError):
@@ -102,9 +113,7 @@ class EventNotAllowed(CaseError):
     code = "CF502"
     reason_code = "event-not-allowed"
 
-    @property
-    def possible(self) -> tuple[str, ...]:
-        return self.refusal.possible
+    possible: Detail[tuple[str, ...]] = Detail()
 
 
 class RoleDenied(CaseError):
@@ -113,9 +122,7 @@ class RoleDenied(CaseError):
     code = "CF503"
     reason_code = "role-denied"
 
-    @property
-    def roles(self) -> tuple[str, ...]:
-        return self.refusal.roles
+    roles: Detail[tuple[str, ...]] = Detail()
 
 
 class GuardFailed(CaseError):
@@ -124,9 +131,7 @@ class GuardFailed(CaseError):
     code = "CF504"
     reason_code = "guard-failed"
 
-    @property
-    def needs_event(self) -> bool:
-        return self.refusal.needs_event
+    needs_event: Detail[bool] = Detail()
 
 
 class MissingData(CaseError):
@@ -135,9 +140,7 @@ class MissingData(CaseError):
     code = "CF505"
     reason_code = "missing-data"
 
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return self.refusal.fields
+    fields: Detail[tuple[str, ...]] = Detail()
 
 
 class ChecklistOpen(CaseError):

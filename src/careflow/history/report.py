@@ -15,33 +15,17 @@ import attrs
 
 from careflow.errors import Refusal
 from careflow.history.reader import ABSENT, Entry, History
+from careflow.runtime import fields as pos  # positions in a raw entry
 from careflow.runtime.audit import JSON_FIELDS, AuditEntry
 from careflow.runtime.compiled import Actor, CompiledProcess
 from careflow.runtime.data import to_json_value
-from careflow.runtime.fields import (
-    E_ACTOR,
-    E_CASE_ID,
-    E_CODE,
-    E_DATA,
-    E_DETAIL,
-    E_EVENT,
-    E_KIND,
-    E_PROCESS_ID,
-    E_PROCESS_VERSION,
-    E_REASON,
-    E_REF,
-    E_ROLES,
-    E_SEQ,
-    E_SOURCE,
-    E_TARGET,
-    E_TIME,
-    E_TRANSITION,
-    Snapshot,
-)
+from careflow.runtime.fields import Snapshot
 
-_ORDER = (E_KIND, E_TARGET, E_SOURCE, E_EVENT, E_CODE, E_DATA, E_REF, E_ROLES, E_CASE_ID, E_ACTOR, E_TIME, E_REASON,
-          E_DETAIL, E_TRANSITION, E_PROCESS_ID, E_PROCESS_VERSION, E_SEQ)
-_NOT_BEHAVIOUR = frozenset({E_DETAIL, E_TRANSITION, E_PROCESS_ID, E_PROCESS_VERSION})
+# the order fields are compared in: what a reader notices first
+_ORDER = (pos.E_KIND, pos.E_TARGET, pos.E_SOURCE, pos.E_EVENT, pos.E_CODE, pos.E_DATA, pos.E_REF, pos.E_ROLES,
+          pos.E_CASE_ID, pos.E_ACTOR, pos.E_TIME, pos.E_REASON, pos.E_DETAIL, pos.E_TRANSITION, pos.E_PROCESS_ID,
+          pos.E_PROCESS_VERSION, pos.E_SEQ)
+_NOT_BEHAVIOUR = frozenset({pos.E_DETAIL, pos.E_TRANSITION, pos.E_PROCESS_ID, pos.E_PROCESS_VERSION})
 _ATOMIC = (str, int, float, bool, type(None))
 _CONTEXT = ("kind", "event", "actor")
 
@@ -177,12 +161,12 @@ def mismatch(i: int, p: Entry, e: Entry, behaviour: bool, strict_roles: bool,
         if ev is ABSENT or (behaviour and k in _NOT_BEHAVIOUR):
             continue
         pv = p[k]
-        if k in (E_DATA, E_REF):
-            found = _map_diff(pv, ev, subset=k == E_DATA and p[E_KIND] == "opened")
+        if k in (pos.E_DATA, pos.E_REF):
+            found = _map_diff(pv, ev, subset=k == pos.E_DATA and p[pos.E_KIND] == "opened")
             if found:
-                name = "data" if k == E_DATA else "ref"
+                name = "data" if k == pos.E_DATA else "ref"
                 return f"{name}-differs", f"{at}{name} differs: " + "; ".join(found)
-        elif k == E_ROLES:
+        elif k == pos.E_ROLES:
             if tuple(pv) != tuple(ev) and (strict_roles or sorted(ev) != list(pv)):
                 return "field-differs", f"{at}recorded roles {_show(ev)} but the step records {_show(pv)}"
         elif not _eq(pv, ev):
@@ -190,22 +174,26 @@ def mismatch(i: int, p: Entry, e: Entry, behaviour: bool, strict_roles: bool,
     return None
 
 
+#: entry field -> (divergence code, wording with {at}, {ev} recorded, {pv} replayed)
+_WORDING: dict[int, tuple[str, str]] = {
+    pos.E_TARGET: ("wrong-target", "{at}recorded to '{ev}' but the definition goes to '{pv}'"),
+    pos.E_SOURCE: ("wrong-source", "{at}recorded from '{ev}' but the case is in '{pv}'"),
+    pos.E_EVENT: ("wrong-event", "{at}recorded event '{ev}' but the definition records '{pv}' here"),
+    pos.E_SEQ: ("sequence-gap", "{at}sequence gap: seq {ev} where {pv} follows"),
+    pos.E_PROCESS_VERSION: ("wrong-version", "{at}recorded on version '{ev}', replayed on '{pv}'"),
+}
+
+
 def _field(at: str, k: int, ev: Any, pv: Any, p: Entry) -> tuple[str, str]:
-    if k == E_KIND:
-        what = f" ('{p[E_EVENT]}')" if p[E_EVENT] else ""
+    if k == pos.E_KIND:
+        what = f" ('{p[pos.E_EVENT]}')" if p[pos.E_EVENT] else ""
         return "wrong-kind", f"{at}recorded a '{ev}' entry but the definition records '{pv}'{what}"
-    if k == E_TARGET:
-        return "wrong-target", f"{at}recorded to '{ev}' but the definition goes to '{pv}'"
-    if k == E_SOURCE:
-        return "wrong-source", f"{at}recorded from '{ev}' but the case is in '{pv}'"
-    if k == E_EVENT:
-        return "wrong-event", f"{at}recorded event '{ev}' but the definition records '{pv}' here"
-    if k == E_CODE:
-        return "wrong-refusal", f"{at}recorded refusal '{ev}' but the definition now refuses with '{pv}': {p[E_DETAIL]}"
-    if k == E_SEQ:
-        return "sequence-gap", f"{at}sequence gap: seq {ev} where {pv} follows"
-    if k == E_PROCESS_VERSION:
-        return "wrong-version", f"{at}recorded on version '{ev}', replayed on '{pv}'"
+    if k == pos.E_CODE:
+        return "wrong-refusal", (f"{at}recorded refusal '{ev}' but the definition now refuses with '{pv}': "
+                                 f"{p[pos.E_DETAIL]}")
+    wording = _WORDING.get(k)
+    if wording is not None:
+        return wording[0], wording[1].format(at=at, ev=ev, pv=pv)
     name = JSON_FIELDS[k]
     return "field-differs", f"{at}'{name}' differs: recorded {_show(ev)}, replayed {_show(pv)}"
 
