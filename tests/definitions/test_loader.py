@@ -340,13 +340,18 @@ def test_extends_diagnostics_point_into_the_adapting_file(base_dir: Path) -> Non
     assert got == [("CF109", str(path), 7, 17), ("CF104", str(path), 14, 37)]
 
 
-def test_extends_diagnostic_from_the_base_points_into_the_base(base_dir: Path) -> None:
-    # removing the deadline handler leaves the base's on_due unused: that line is in minimal.yaml
+def test_extends_diagnostic_from_the_base_points_into_the_adapting_file(base_dir: Path) -> None:
+    # removing the deadline handler leaves the base's on_due unused: that line is in minimal.yaml, so the
+    # diagnostic points at the state the adapting file changes, and names the base line as related
     text = ADAPTED.replace("  - {id: close@work, remove: true}\n",
                            "  - {id: close@work, remove: true}\n  - {id: intake_overdue@intake, remove: true}\n")
     path = _write(base_dir, "minimal_local", text)
     (d,) = validate(path).diagnostics
-    assert (d.code, d.location.file, d.location.line, d.location.column) == ("CF114", str(MINIMAL), 25, 13)
+    assert (d.code, d.location.file, d.location.line, d.location.column) == ("CF114", str(path), 7, 3)
+    assert [(r.file, r.line, r.column) for r in d.related] == [(str(MINIMAL), 25, 13)]
+    assert d.to_json()["related"] == [{"file": str(MINIMAL), "line": 25, "column": 13,
+                                       "pointer": "/states/intake/on_due"}]
+    assert f"see: {MINIMAL}:25:13" in d.format()
 
 
 def test_extends_remove_unknown_transition(base_dir: Path) -> None:

@@ -71,6 +71,8 @@ def add_list(p: argparse.ArgumentParser) -> None:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    if args.resolved:
+        return _show_resolved(args.process)
     from careflow.cli.show import show
     from careflow.definitions.loader import load
 
@@ -78,9 +80,27 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_resolved(source: str) -> int:
+    """The process as careflow reads it, as YAML: an ``extends`` file merged with its base."""
+    from careflow.cli.console import err
+    from careflow.cli.show import resolved_yaml
+    from careflow.definitions.loader import resolve
+    from careflow.errors import DefinitionError
+
+    document, result = resolve(source)
+    if document is None or result.errors:
+        raise DefinitionError(result.diagnostics, result.source)
+    for d in result.warnings:
+        err(d.format())
+    out(resolved_yaml(document, result.source))
+    return 0
+
+
 def add_show(p: argparse.ArgumentParser) -> None:
     p.add_argument("process", help="a process id or file")
     p.add_argument("--lang", choices=LANGS, help="label language (default: the file's)")
+    p.add_argument("--resolved", action="store_true",
+                   help="print the process as YAML, as careflow reads it (an 'extends' file merged with its base)")
 
 
 def run_schema(args: argparse.Namespace) -> int:

@@ -1,8 +1,10 @@
-"""A process as plain-text tables for a terminal: states with steps and deadlines, transitions, roles, data."""
+"""A process for a terminal: plain-text tables (states with steps and deadlines, transitions, roles,
+data), or its resolved document as YAML."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from careflow.model.definition import ProcessDefinition, State
 
@@ -78,3 +80,28 @@ def show(process: ProcessDefinition, lang: str | None = None) -> str:
             [[f.name, f.type.describe(), repr(f.default) if f.has_default else "", f.label.get(lang)]
              for f in process.data]))
     return "\n".join(parts)
+
+
+def resolved_yaml(document: dict[str, Any], source: str | None = None) -> str:
+    """A resolved process document as YAML that careflow reads back as the same process. Short mappings and
+    lists of plain values (labels, role lists) stay on one line, as authors write them."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def short(data: Any) -> bool:
+        values = data.values() if isinstance(data, dict) else data
+        return all(not isinstance(v, dict | list) for v in values) and len(repr(data)) <= 100
+
+    def mapping(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+        return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=short(data))
+
+    def sequence(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=short(data))
+
+    Dumper.add_representer(dict, mapping)
+    Dumper.add_representer(list, sequence)
+    header = f"# {document.get('id')}: the resolved process" + (f" of {source}" if source else "")
+    text = yaml.dump(document, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=120)
+    return header + "\n" + text.rstrip()

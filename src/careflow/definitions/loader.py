@@ -1,7 +1,8 @@
 """Text and files to frozen definitions: read safely, merge ``extends``, run the schema, build, check.
 
-Public API: ``load``, ``loads``, ``validate``, ``bundled_processes``, ``find_process``, ``scope_for``. ``load`` and
-``loads`` raise one ``DefinitionError`` holding every diagnostic; ``validate`` returns them.
+Public API: ``load``, ``loads``, ``validate``, ``resolve``, ``bundled_processes``, ``find_process``,
+``scope_for``. ``load`` and ``loads`` raise one ``DefinitionError`` holding every diagnostic;
+``validate`` returns them.
 
 Processes are found by id on a search path, in this order: directories in ``CAREFLOW_PATH``
 (``os.pathsep``-separated), directories registered by installed packages under the entry point
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from careflow.definitions.extends import Merged
 from careflow.errors import DefinitionError, Diagnostic, DiagnosticsHolder, ProcessNotFound, SourceLocation
 from careflow.model.definition import ProcessDefinition, Transition
 from careflow.model.marks import Mark
@@ -128,40 +130,69 @@ def _read(text: str | bytes | None, path: Path | None,
 
 
 def _resolve_extends(doc: dict[str, Any], marks: dict[str, Mark], file: str | None, depth: int,
-                     seen: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Mark], list[Diagnostic], bool]:
-    """The merged document, its marks, problems, and whether the base could be merged at all."""
+                     seen: tuple[str, ...]) -> tuple[Merged | None, list[Diagnostic]]:
+    """The merged document (None when the base cannot be merged at all) and the problems found."""
     from careflow.definitions.extends import merge
 
     base_id = doc.get("extends")
     where = SourceLocation(file, *(_value_pos(marks.get("/extends"))), "/extends")
     if not isinstance(base_id, str):
-        return doc, marks, [], True  # the schema reports a wrong type
+        return Merged(doc, marks, (), frozenset()), []  # the schema reports a wrong type
+    if depth == 0 and base_id == doc.get("id"):
+        return None, [Diagnostic("CF118", f"this file has the id '{base_id}' of the process it extends", where,
+                                 f"a variant needs an id of its own, e.g. id: {base_id}_local")]
     if base_id in seen or depth > _MAX_EXTENDS_DEPTH:
         chain = " -> ".join((*seen, base_id))
-        return doc, marks, [Diagnostic("CF118", f"'extends' goes round in a circle: {chain}", where,
-                                       "a process cannot extend itself, directly or through others")], False
+        return None, [Diagnostic("CF118", f"'extends' goes round in a circle: {chain}", where,
+                                 "a process cannot extend itself, directly or through others")]
     try:
         base_path = find_process(base_id)
     except ProcessNotFound as exc:
-        return doc, marks, [Diagnostic("CF118", f"cannot extend '{base_id}': {exc}", where,
-                                       "put the base process on CAREFLOW_PATH, or correct its id")], False
+        return None, [Diagnostic("CF118", f"cannot extend '{base_id}': {exc}", where,
+                                 "put the base process on CAREFLOW_PATH, or correct its id")]
     base, base_marks, problems, fatal = _read(None, base_path, str(base_path))
     if fatal or not isinstance(base, dict) or problems:
-        return doc, marks, [Diagnostic("CF118", f"the base process '{base_id}' cannot be read", where,
-                                       f"run: careflow validate {base_path}")], False
+        return None, [Diagnostic("CF118", f"the base process '{base_id}' cannot be read", where,
+                                 f"run: careflow validate {base_path}")]
     if "extends" in base:
-        base, base_marks, inner, ok = _resolve_extends(base, base_marks, str(base_path), depth + 1, (*seen, base_id))
-        if not ok:  # report it here, in the file being validated, not in the base
-            reason = inner[0].message if inner else "it cannot be merged"
-            return doc, marks, [Diagnostic("CF118", f"cannot extend '{base_id}': {reason}", where,
-                                           inner[0].hint if inner else None)], False
-        problems += inner
-    merged, merged_marks, unmatched = merge(base, base_marks, doc, marks)
-    for ptr, tid in unmatched:
-        problems.append(Diagnostic("CF118", f"no transition '{tid}' in '{base_id}' to remove",
-                                   SourceLocation(file, *(_key_pos(marks.get(ptr))), ptr),
-                                   "give the id of a base transition (event@first-source by default)"))
-    return merged, merged_marks, problems, True
+        inner, more = _resolve_extends(base, base_marks, str(base_path), depth + 1, (*seen, base_id))
+        if inner is None:  # report it here, in the file being validated, not in the base
+            reason = more[0].message if more else "it cannot be merged"
+            return None, [Diagnostic("CF118", f"cannot extend '{base_id}': {reason}", where,
+                                     more[0].hint if more else None)]
+        base, base_marks = inner.document, inner.marks
+        problems += more
+    merged = merge(base, base_marks, doc, marks, base_id=base_id, file=file)
+    return merged, [*problems, *merged.diagnostics]
+
+
+# Reference errors the merge already reported at the entry the adapting file removed.
+_REFERENCE_CODES = frozenset({"CF104", "CF105", "CF108", "CF114", "CF115", "CF119", "CF402"})
+
+
+def _in_author_file(diagnostics: list[Diagnostic], merged: Merged, file: str | None) -> list[Diagnostic]:
+    """Diagnostics of an adapting file, each located in that file: one that arises in the base points at
+    the nearest entry the adapting file changes (else at its 'extends'), and names the base place as related."""
+    out = []
+    for d in diagnostics:
+        if d.location.pointer in merged.explained and d.code in _REFERENCE_CODES:
+            continue
+        if d.location.file == file or d.location.line is None:
+            out.append(d)
+            continue
+        pointer, mark, value = d.location.pointer, None, False
+        while pointer.count("/") >= 2 and mark is None:
+            found = merged.marks.get(pointer)
+            if found is not None and found.file == file:
+                mark = found
+            else:
+                pointer = pointer.rsplit("/", 1)[0]
+        if mark is None:
+            pointer, mark, value = "/extends", merged.marks.get("/extends"), True
+        line, column = _value_pos(mark) if value else _key_pos(mark)
+        out.append(attrs.evolve(d, location=SourceLocation(file, line, column, pointer),
+                                related=(d.location, *d.related)))
+    return out
 
 
 def _value_pos(mark: Mark | None) -> tuple[int | None, int | None]:
@@ -173,24 +204,27 @@ def _key_pos(mark: Mark | None) -> tuple[int | None, int | None]:
 
 
 def _validate(text: str | bytes | None, path: Path | None, file: str | None,
-              known_processes: Iterable[str] | None) -> Validation:
+              known_processes: Iterable[str] | None) -> tuple[Validation, dict[str, Any] | None]:
+    """The validation, and the document it checked (merged with its base for an ``extends`` file)."""
     from careflow.definitions.builder import Builder
     from careflow.definitions.schema_check import check_schema
 
     doc, marks, problems, fatal = _read(text, path, file)
     if fatal:
-        return Validation(None, tuple(problems), file)
+        return Validation(None, tuple(problems), file), None
     if not isinstance(doc, dict):
         found = {type(None): "an empty file", list: "a list", str: "a single text", int: "a number",
                  float: "a number", bool: "true/false"}.get(type(doc), "a single value")
         problems.append(Diagnostic("CF008", f"a process file must be a mapping of keys, but this is {found}",
                                    SourceLocation(file, 1, 1, ""), "start with 'careflow: 1' and 'id: …'"))
-        return Validation(None, tuple(problems), file)
+        return Validation(None, tuple(problems), file), None
+    merged = None
     if "extends" in doc:
-        doc, marks, more, merged = _resolve_extends(doc, marks, file, 0, (str(doc.get("id")),))
+        merged, more = _resolve_extends(doc, marks, file, 0, (str(doc.get("id")),))
         problems += more
-        if not merged:  # without its base the file is only a fragment: nothing more to say about it
-            return Validation(None, tuple(problems), file)
+        if merged is None:  # without its base the file is only a fragment: nothing more to say about it
+            return Validation(None, tuple(problems), file), None
+        doc, marks = merged.document, merged.marks
     schema_problems = check_schema(doc, marks, file)
     problems += schema_problems
     broken = frozenset(d.location.pointer for d in schema_problems if d.code == "CF101")
@@ -206,25 +240,42 @@ def _validate(text: str | bytes | None, path: Path | None, file: str | None,
         problems += check(definition, known_processes=known)
     from careflow.errors import sort_diagnostics
 
+    if merged is not None:
+        problems = _in_author_file(problems, merged, file)
     diagnostics = tuple(sort_diagnostics(problems))
     ok = not any(d.is_error for d in diagnostics)
-    return Validation(definition if ok else None, diagnostics, file)
+    return Validation(definition if ok else None, diagnostics, file), doc
 
 
-def validate(source: str | os.PathLike[str], *, known_processes: Iterable[str] | None = None) -> Validation:
-    """Validate a file (a path) or a process id on the search path; never raises for bad content."""
+def _validate_source(source: str | os.PathLike[str],
+                     known_processes: Iterable[str] | None) -> tuple[Validation, dict[str, Any] | None]:
     path = Path(source)
     if not path.exists() and isinstance(source, str) and "/" not in source and not path.suffix:
         try:
             path = find_process(source)
         except ProcessNotFound as exc:
-            return Validation(None, (Diagnostic("CF010", str(exc), SourceLocation(source, None, None, "")),), source)
+            return Validation(None, (Diagnostic("CF010", str(exc), SourceLocation(source, None, None, "")),),
+                              source), None
     return _validate(None, path, str(path), known_processes)
+
+
+def validate(source: str | os.PathLike[str], *, known_processes: Iterable[str] | None = None) -> Validation:
+    """Validate a file (a path) or a process id on the search path; never raises for bad content."""
+    return _validate_source(source, known_processes)[0]
+
+
+def resolve(source: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, Validation]:
+    """The process document as careflow reads it (an ``extends`` file merged with its base, without the
+    ``extends`` key), or None when it cannot be read; and its validation."""
+    result, document = _validate_source(source, None)
+    if document is not None:
+        document = {k: v for k, v in document.items() if k != "extends"}
+    return document, result
 
 
 def validate_text(text: str | bytes, file: str | None = None, *,
                   known_processes: Iterable[str] | None = None) -> Validation:
-    return _validate(text, None, file, known_processes)
+    return _validate(text, None, file, known_processes)[0]
 
 
 def _raise_or_return(result: Validation, strict: bool) -> ProcessDefinition:
@@ -252,7 +303,7 @@ def load(source: str | os.PathLike[str], *, strict: bool = False) -> ProcessDefi
         key = None
     if key is not None and key in _CACHE and not strict:
         return _CACHE[key]
-    definition = _raise_or_return(_validate(None, path, str(path), None), strict)
+    definition = _raise_or_return(_validate(None, path, str(path), None)[0], strict)
     if key is not None:
         _CACHE[key] = definition
     return definition
@@ -261,7 +312,7 @@ def load(source: str | os.PathLike[str], *, strict: bool = False) -> ProcessDefi
 def loads(text: str | bytes, file: str | None = None, *, strict: bool = False,
           known_processes: Iterable[str] | None = None) -> ProcessDefinition:
     """A process from YAML text. Raises one ``DefinitionError`` holding every diagnostic."""
-    return _raise_or_return(_validate(text, None, file, known_processes), strict)
+    return _raise_or_return(_validate(text, None, file, known_processes)[0], strict)
 
 
 def scope_for(process: ProcessDefinition, transition: Transition) -> Scope:

@@ -99,6 +99,7 @@ class Diagnostic:
     location: SourceLocation = SourceLocation()
     hint: str | None = None
     severity: Severity = "error"
+    related: tuple[SourceLocation, ...] = ()  # other places the problem involves (e.g. in a base process)
 
     @property
     def name(self) -> str:
@@ -115,6 +116,8 @@ class Diagnostic:
             head += f" [{self.location.pointer}]"
         if self.hint:
             head += f"\n    hint: {self.hint}"
+        for loc in self.related:
+            head += f"\n    see: {loc}" + (f" [{loc.pointer}]" if loc.pointer else "")
         return head
 
     def to_json(self) -> dict[str, Any]:
@@ -129,6 +132,8 @@ class Diagnostic:
             "line": loc.line,
             "column": loc.column,
             "pointer": loc.pointer,
+            "related": [{"file": r.file, "line": r.line, "column": r.column, "pointer": r.pointer}
+                        for r in self.related],
         }
 
 
