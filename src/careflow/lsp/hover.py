@@ -110,7 +110,8 @@ def _state_details(home: DocumentIndex, name: str, node: dict[str, Any]) -> list
     if state is not None and state.parent:
         facts.append(f"inside `{state.parent}`")
     if isinstance(node.get("states"), dict):
-        facts.append(f"compound; enters `{node.get('initial')}` first")
+        initial = node.get("initial")
+        facts.append(f"compound; enters `{initial}` first" if isinstance(initial, str) else "compound")
     if node.get("final") is True:
         facts.append("final")
     if facts:
