@@ -66,6 +66,11 @@ def test_a_valid_file_gets_no_diagnostics_and_a_broken_one_gets_careflows_own(ls
     assert diagnostics == []
 
 
+def test_other_yaml_files_are_left_alone(lsp: Session, tmp_path: Path) -> None:
+    path = _copy(tmp_path, "name: build\non: [push]\njobs: {test: {runs-on: linux}}\n", "ci.yaml")
+    assert lsp.open(path) == []
+
+
 def test_a_yaml_mistake_is_shown_and_ids_still_complete(lsp: Session, tmp_path: Path) -> None:
     path = _copy(tmp_path)
     lsp.open(path)

@@ -1,16 +1,19 @@
 """The language server: pygls speaks the protocol; this module wires its requests to careflow.
 
 Diagnostics are careflow's own (``validate_text``: reading, schema, building, graph and label checks),
-published after a short quiet time (``debounce``) once typing stops, and at once on open and save. A
-check runs in a worker thread so the server keeps reading the editor's messages; a result for an older
-version of the document is dropped. Every other request answers from an index of the file's ids, built
-once per version; while the YAML cannot be read, the last readable version's index stands in.
+for files with a top-level ``careflow:`` key (other YAML files get none). They are published after a
+short quiet time (``debounce``) once typing stops, and at once on open and save. A check runs in a
+worker thread so the server keeps reading the editor's messages; one runs at a time per document, and a
+result for an older version of the document is dropped. Every other request answers from an index of
+the file's ids, built once per version; while the YAML cannot be read, the last readable version's
+index stands in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,8 @@ from careflow.lsp.index import DocumentIndex, Span, build_index
 logger = logging.getLogger(__name__)
 
 DEFAULT_DEBOUNCE = DEBOUNCE_MS / 1000
+# a process file says so on its first level; editors start the server for every YAML file
+PROCESS_FILE = re.compile(r"^careflow\s*:", re.MULTILINE)
 IDLE = 0.25  # seconds after a check before indexing the text, if it has not changed since
 
 
@@ -81,11 +86,14 @@ class CareflowServer(LanguageServer):
         """Check the document as it is now and publish what careflow finds."""
         document = self.workspace.get_text_document(uri)
         version, text, path = document.version, document.source, document.path
-        result = await asyncio.to_thread(validate_text, text, path)
-        if self.workspace.get_text_document(uri).version != version:
-            return  # the text changed meanwhile; its own check is on the way
+        if not PROCESS_FILE.search(text):  # another YAML file (CI, compose, …) in the same editor: not ours
+            diagnostics = []
+        else:
+            result = await asyncio.to_thread(validate_text, text, path)
+            if self.workspace.get_text_document(uri).version != version:
+                return  # the text changed meanwhile; its own check is on the way
+            diagnostics = to_protocol_all(result.diagnostics, document.lines, path)
         lines = document.lines
-        diagnostics = to_protocol_all(result.diagnostics, lines, path)
         codec = self.workspace.position_codec
         for diagnostic in diagnostics:
             diagnostic.range = codec.range_to_client_units(lines, diagnostic.range)
