@@ -213,6 +213,36 @@ def test_completion_of_keys_follows_the_schema(lsp: Session, tmp_path: Path) -> 
     assert {"when", "from", "to", "roles"} <= set(_complete(lsp, path, text, "    w", "w", 1))
 
 
+def test_an_adapting_file_completes_the_bases_ids_as_keys(lsp: Session, tmp_path: Path) -> None:
+    path = _copy(tmp_path, VARIANT, "variant.yaml")
+    lsp.open(path)
+    text = VARIANT.replace("  l0_s4: {due: P10D}\n", "  l0_s4: {due: P10D}\n  l2\n")
+    lsp.change(path, text)
+    states = _complete(lsp, path, text, "  l2", "l2", 2)
+    assert states["l2_s1"] == "state: Nettverksmøte – oppstart (base)" and "level_0" in states
+
+
+def test_positions_count_in_the_editors_units(lsp: Session, tmp_path: Path) -> None:
+    """An emoji is one character to careflow and two UTF-16 units to the editor."""
+    first = ("  - event: define_concern\n    from: l0_s1\n    to: l0_s2\n    roles: [employee]\n"
+             "    set: [concern_description, concern_subject]\n    requires: [concern_description]\n")
+    assert first in BTI
+    text = BTI.replace(first, "  - {label: {nn: 🙂, nb: 🙂, en: 🙂}, event: define_concern, from: l0_sx, to: l0_s2, "
+                              "roles: [employee], set: [concern_description, concern_subject], "
+                              "requires: [concern_description]}\n", 1)
+    path = _copy(tmp_path, text)
+    (found,) = [d for d in lsp.open(path) if d.code == "CF104"]
+    line = text.splitlines()[found.range.start.line]
+    assert found.code == "CF104" and line[:found.range.start.character - 3].endswith("from: ")  # 3 emoji
+    assert found.range.end.character - found.range.start.character == 5
+    doc = types.TextDocumentIdentifier(path.resolve().as_uri())
+    hovered = lsp.run(lsp.client.text_document_hover_async(types.HoverParams(
+        doc, types.Position(found.range.start.line, line.index("define_concern") + 3 + 1))))
+    assert hovered is not None and isinstance(hovered.contents, types.MarkupContent)
+    assert hovered.contents.value.startswith("**event** `define_concern`: Uroa er definert")
+    assert hovered.range is not None and hovered.range.start.character == line.index("define_concern") + 3
+
+
 # -- navigation ---------------------------------------------------------------------------------------------
 
 

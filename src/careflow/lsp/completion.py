@@ -1,5 +1,6 @@
 """Completion: state ids in ``from``/``to``, events, roles, data fields in guards and data lists, the keys
-the schema allows where the cursor is, and the values of its enums.
+the schema allows where the cursor is, and the values of its enums. In an adapting file (``extends``),
+the base's ids as keys of ``states``, ``roles``, ``data`` and ``events``.
 
 Where the cursor is comes from the text itself (indentation and the ``key:`` before the cursor), not from
 the parsed document, since the line being typed is rarely valid YAML yet. Ids come from the last index
@@ -21,6 +22,8 @@ from careflow.lsp.index import EVENT, FIELD, ITEM, PROCESS, ROLE, STATE, Documen
 ID_KEYS = {"from": STATE, "to": STATE, "initial": STATE, "event": EVENT, "on_due": EVENT, "roles": ROLE,
            "assign": ROLE, "set": FIELD, "append": FIELD, "requires": FIELD, "values": FIELD, "when": FIELD,
            "tick": ITEM, "extends": PROCESS, "process": PROCESS}
+# the top-level mappings of ids, and the kind of id that keys them
+SECTIONS = {"states": STATE, "roles": ROLE, "data": FIELD, "events": EVENT}
 _KINDS = {STATE: types.CompletionItemKind.Class, EVENT: types.CompletionItemKind.Event,
           ROLE: types.CompletionItemKind.Constant, FIELD: types.CompletionItemKind.Field,
           ITEM: types.CompletionItemKind.Value, PROCESS: types.CompletionItemKind.Module}
@@ -104,8 +107,11 @@ def complete(index: DocumentIndex, bases: list[DocumentIndex], lines: Sequence[s
         return _keys(schema, [*path, "-"], ())
     if before.strip() and not re.fullmatch(r"\s*\w+", before):
         return []
+    path = key_path(lines, line, indent)
+    if len(path) == 1 and path[0] in SECTIONS and bases:  # an adapting file names what it changes in its base
+        return _ids(index, bases, SECTIONS[path[0]])
     present = [m.group(1) for i, text in enumerate(lines) if i != line and (m := _TOP_KEY.match(text))]
-    return _keys(schema, key_path(lines, line, indent), present)
+    return _keys(schema, path, present)
 
 
 def _values(index: DocumentIndex, bases: list[DocumentIndex], path: list[str], schema: dict[str, Any],
