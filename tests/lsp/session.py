@@ -74,7 +74,7 @@ class Session:
         diagnostics = self.diagnostics(uri, version)
         return self.published[(uri, version)][0] - sent, diagnostics
 
-    def diagnostics(self, uri: str, version: int) -> list[types.Diagnostic]:
+    def diagnostics(self, uri: str, version: int | None) -> list[types.Diagnostic]:
         async def arrived() -> list[types.Diagnostic]:
             while (uri, version) not in self.published:
                 await asyncio.sleep(0.0005)

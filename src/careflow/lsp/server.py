@@ -84,6 +84,8 @@ class CareflowServer(LanguageServer):
 
     async def publish(self, uri: str) -> None:
         """Check the document as it is now and publish what careflow finds."""
+        if uri not in self.workspace.text_documents:
+            return  # closed meanwhile
         document = self.workspace.get_text_document(uri)
         version, text, path = document.version, document.source, document.path
         if not PROCESS_FILE.search(text):  # another YAML file (CI, compose, …) in the same editor: not ours
@@ -106,6 +108,7 @@ class CareflowServer(LanguageServer):
             task.cancel()
         self.indexes.pop(uri, None)
         self.readable.pop(uri, None)
+        self.locks.pop(uri, None)
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     # the index
