@@ -315,6 +315,17 @@ def test_rename_a_state_or_an_event_across_the_file(lsp: Session, tmp_path: Path
         lsp.run(lsp.client.text_document_rename_async(types.RenameParams(doc, position, "Fortel_familien")))
 
 
+def test_an_adapting_file_does_not_rename_its_bases_ids(lsp: Session, tmp_path: Path) -> None:
+    path = _copy(tmp_path, VARIANT, "variant.yaml")
+    lsp.open(path)
+    doc, position = at(path, VARIANT, "from: l2_s1", "l2_s1")
+    with pytest.raises(Exception, match="'l2_s1' is a state of the base process 'bti_children': rename it there"):
+        lsp.run(lsp.client.text_document_rename_async(types.RenameParams(doc, position, "network_start")))
+    doc, position = at(path, VARIANT, "  - event: call_meeting", "call_meeting")
+    edit = lsp.run(lsp.client.text_document_rename_async(types.RenameParams(doc, position, "invite")))
+    assert edit is not None and edit.changes is not None and len(edit.changes[doc.uri]) == 1
+
+
 def test_a_renamed_file_stays_valid(lsp: Session, tmp_path: Path) -> None:
     path = _copy(tmp_path)
     lsp.open(path)

@@ -7,6 +7,7 @@ Positions are 0-based lines and code-point columns (``Span``); a target in anoth
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from lsprotocol import types
@@ -57,14 +58,20 @@ def rename_target(index: DocumentIndex, line: int, column: int) -> Occurrence | 
     return found if found is not None and found.kind in RENAMEABLE else None
 
 
-def rename(index: DocumentIndex, line: int, column: int, new_name: str) -> list[Span]:
+def rename(index: DocumentIndex, line: int, column: int, new_name: str,
+           bases: Sequence[DocumentIndex] = ()) -> list[Span]:
     """The spans to replace with ``new_name``: every use of the state or event id in the file (its key,
     ``from``/``to``/``initial``, ``event``/``on_due``, and inside transition ids ``event@state``).
 
-    Raises ValueError when the id cannot be renamed to ``new_name``."""
+    Raises ValueError when the id cannot be renamed to ``new_name``, or belongs to a base process (renaming
+    it here would only cut this file off from it)."""
     found = rename_target(index, line, column)
     if found is None:
         raise ValueError("only a state or an event id can be renamed")
+    owner = next((b for b in bases if b.definition(found.kind, found.name) is not None), None)
+    if owner is not None:
+        raise ValueError(f"'{found.name}' is a {found.kind} of the base process '{owner.doc.get('id')}': "
+                         "rename it there")
     if not NEW_ID.match(new_name) or len(new_name) > 64:
         raise ValueError(f"'{new_name}' is not an id: use a-z, 0-9 and '_', starting with a letter")
     if new_name != found.name and index.uses(found.kind, new_name):

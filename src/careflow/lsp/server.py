@@ -215,7 +215,8 @@ def _register_edits(server: CareflowServer) -> None:
     def on_rename(ls: CareflowServer, params: types.RenameParams) -> types.WorkspaceEdit:
         document, index = ls.index(params.text_document.uri)
         try:
-            spans = navigation.rename(index, *ls.position(document, params.position), params.new_name)
+            spans = navigation.rename(index, *ls.position(document, params.position), params.new_name,
+                                      base_chain(index))
         except ValueError as exc:
             raise JsonRpcInvalidParams(str(exc)) from None
         edits = [types.TextEdit(ls.client_range(document.lines, s), params.new_name) for s in spans]
