@@ -117,17 +117,20 @@ def test_changes_are_debounced_and_checked_within_100_ms(lsp: Session, tmp_path:
 
 
 def test_checking_bti_children_itself_takes_well_under_100_ms() -> None:
-    """The check without the debounce and the pipe: validate, then map to the protocol."""
+    """The check without the debounce and the pipe: validate, then map to the protocol. Asserted on the
+    processor time it takes (other work on the machine does not count); the wall time is printed too."""
     lines = BTI.splitlines(keepends=True)
     validate_text(BTI, "bti_children.yaml")  # once cold: it builds the schema validator, as a server does at start
-    times = []
+    wall, cpu = [], []
     for _ in range(30):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         to_protocol_all(validate_text(BTI, "bti_children.yaml").diagnostics, lines, "bti_children.yaml")
-        times.append(time.perf_counter() - start)
-    median, p95 = statistics.median(times), statistics.quantiles(times, n=20)[-1]
-    print(f"\ncheck of bti_children.yaml: median {median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
-    assert median < 0.1
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    print(f"\ncheck of bti_children.yaml: median {statistics.median(wall) * 1000:.1f} ms, p95 "
+          f"{statistics.quantiles(wall, n=20)[-1] * 1000:.1f} ms (processor time: median "
+          f"{statistics.median(cpu) * 1000:.1f} ms)")
+    assert statistics.median(cpu) < 0.1
 
 
 def test_every_problem_of_a_variant_is_shown_in_the_authors_file(lsp: Session, tmp_path: Path) -> None:
