@@ -54,6 +54,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("due", "list (and with --fire, fire) the cases whose deadlines have passed", _CASES, "add_due",
             "run_due"),
     Command("audit", "verify the audit trail of a store", _CASES, "add_audit", "run_verify"),
+    Command("lsp", "run the language server for editors (stdio; needs the extra 'lsp')", "careflow.lsp.command",
+            "add_lsp", "run_lsp"),
 )
 
 
