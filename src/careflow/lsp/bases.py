@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from careflow.definitions.loader import find
+from careflow.definitions.loader import find_process
 from careflow.errors import ProcessNotFound
 from careflow.lsp.index import DocumentIndex, Occurrence, build_index
 
@@ -19,7 +19,7 @@ _INDEXES: dict[tuple[str, int, int], DocumentIndex] = {}
 
 def process_file(process_id: str) -> Path | None:
     try:
-        return find(process_id)
+        return find_process(process_id)
     except ProcessNotFound:
         return None
 
