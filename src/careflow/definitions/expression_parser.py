@@ -29,7 +29,8 @@ class GuardText:
         self.source = source if isinstance(source, str) else str(source)
         self.pointer = pointer
         self.mark = mark
-        self.file = file if file is not None else (mark.file if mark else None)
+        # the mark knows its own file: under `extends` a guard may come from the base file
+        self.file = mark.file if mark is not None and mark.file else file
         self.lines = _NEWLINE.split(self.source)
         self.shift = 0  # 1 when the text was parsed inside added parentheses
         self.parse_text = self.source
