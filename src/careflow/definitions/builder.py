@@ -73,6 +73,9 @@ class Builder:
         self.fields: dict[str, DataField] = {}
         self.roles: dict[str, Role] = {}
         self.untyped: set[str] = set()  # data fields with a 'type' the schema refused
+        # The definition as far as it could be built, even with errors: the semantic checks run on
+        # the parts that errors do not touch, so that every problem is reported at once.
+        self.draft: ProcessDefinition | None = None
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -108,8 +111,17 @@ class Builder:
         events = self.build_events(_d(doc.get("events")))
         transitions = self.build_transitions(_l(doc.get("transitions")))
         self.check_deadline_events(transitions, events)
-        if any(d.is_error for d in self.diagnostics) or initial is None:
+        if initial is None:
             return None
+        try:
+            self.draft = self.assemble(initial, languages, events, transitions)
+        except (TypeError, ValueError, KeyError):  # only when the file already has errors: they say why
+            return None
+        return None if any(d.is_error for d in self.diagnostics) else self.draft
+
+    def assemble(self, initial: str, languages: tuple[str, ...], events: list[Event],
+                 transitions: list[Transition]) -> ProcessDefinition:
+        doc = self.doc
         return ProcessDefinition(
             id=str(doc.get("id")),
             version=str(doc.get("version")),

@@ -197,13 +197,13 @@ def _validate(text: str | bytes | None, path: Path | None, file: str | None,
     builder = Builder(doc, marks, file, broken)
     definition = builder.build()
     problems += builder.diagnostics
-    # graph and label checks only on a structurally sound file: otherwise they repeat its errors
-    if definition is not None and not any(d.is_error for d in schema_problems):
-        from careflow.definitions.checks import check
+    # the semantic checks run on every part that no error touches: all problems at once
+    if builder.draft is not None:
+        from careflow.definitions.checks import broken_sections, check
 
         known = set(known_processes) if known_processes is not None else set(discover())
-        known.add(definition.id)
-        problems += check(definition, known_processes=known)
+        known.add(builder.draft.id)
+        problems += check(builder.draft, known_processes=known, broken=broken_sections(problems))
     from careflow.errors import sort_diagnostics
 
     diagnostics = tuple(sort_diagnostics(problems))
