@@ -54,6 +54,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("due", "list (and with --fire, fire) the cases whose deadlines have passed", _CASES, "add_due",
             "run_due"),
     Command("audit", "verify the audit trail of a store", _CASES, "add_audit", "run_verify"),
+    Command("explain", "what a diagnostic code means, an example and the fix (--all: every code)",
+            "careflow.cli.explain", "add_explain", "run_explain"),
 )
 
 

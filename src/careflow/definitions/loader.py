@@ -191,7 +191,9 @@ def _validate(text: str | bytes | None, path: Path | None, file: str | None,
         problems += more
         if not merged:  # without its base the file is only a fragment: nothing more to say about it
             return Validation(None, tuple(problems), file)
-    schema_problems = check_schema(doc, marks, file)
+    # a value the reader refused (a forbidden tag, a bad alias) is null now: its type is no news
+    refused = {d.location.pointer for d in problems if d.code in ("CF001", "CF003")}
+    schema_problems = [d for d in check_schema(doc, marks, file) if d.location.pointer not in refused]
     problems += schema_problems
     broken = frozenset(d.location.pointer for d in schema_problems if d.code == "CF101")
     builder = Builder(doc, marks, file, broken)
