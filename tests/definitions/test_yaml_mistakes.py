@@ -7,6 +7,7 @@ open bracket or quote, two documents) and starts with ``# expect: CF001 line:col
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -45,3 +46,36 @@ def test_the_line_is_the_one_that_differs_from_the_valid_file() -> None:
         first_change = next(i for i, (a, b) in enumerate(zip(valid, lines, strict=False)) if a != b) + 2
         (d,) = validate(path).diagnostics
         assert d.location.line == first_change, d.format()
+
+
+def test_random_slips_always_get_a_hint_near_the_slip() -> None:
+    """One slip (a lost ':', a space too many or too few, a stray bracket, quote, tab or ' #') in a
+    bundled process: the syntax error has a hint and lies within the file, mostly on the slip's line."""
+    from careflow.definitions.loader import bundled_dir
+    from careflow.definitions.yamlsafe import read_yaml
+
+    rng = random.Random(14)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(bundled_dir().glob("*.yaml"))]
+    near = total = 0
+    for _ in range(400):
+        lines = rng.choice(texts).split("\n")
+        i = rng.randrange(len(lines))
+        line = lines[i]
+        slip = rng.randrange(4)
+        if slip == 0 and ":" in line:
+            line = line.replace(":", "", 1)
+        elif slip == 1:
+            line = " " + line
+        elif slip == 2 and line.startswith("    "):
+            line = line[1:]
+        elif line:
+            j = rng.randrange(len(line))
+            line = line[:j] + rng.choice([":", " #", "[", "{", '"', "'", "\t", "]"]) + line[j:]
+        lines[i] = line
+        for d in read_yaml("\n".join(lines), "slip.yaml").diagnostics:
+            if d.code == "CF001":
+                total += 1
+                assert d.hint, d.format()
+                assert d.location.line is not None and 1 <= d.location.line <= len(lines), d.format()
+                near += abs(d.location.line - (i + 1)) <= 1
+    assert total > 100 and near / total > 0.9, (near, total)

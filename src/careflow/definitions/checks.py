@@ -92,7 +92,7 @@ def _loc(process: ProcessDefinition, pointer: str, sub: str = "", *, value: bool
 
 def _line_of(process: ProcessDefinition, t: Transition) -> str:
     line = process.source_map.locate(t.pointer).line
-    return f"line {line}" if line is not None else f"transitions[{t.index}]"
+    return f"line {line}" if line is not None else f"transition {t.index + 1}"
 
 
 def _names(ids: Collection[str]) -> str:

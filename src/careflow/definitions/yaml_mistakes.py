@@ -66,10 +66,23 @@ def _significant(line_at: LineAt, before: int) -> tuple[int, str] | None:
 def plain_words(c: Complaint, line_at: LineAt) -> Mistake | None:
     text = line_at(c.line - 1)
     char = text[c.column - 1:c.column]
-    for rule in (_tab, _start_character, _document_end, _missing_colon_key, _mapping_values, _flow, _block):
+    for rule in (_tab, _start_character, _document_end, _missing_colon_key, _mapping_values, _flow, _block,
+                 _stray):
         found = rule(c, line_at, text, char)
         if found is not None:
             return found
+    return None
+
+
+def _stray(c: Complaint, line_at: LineAt, text: str, char: str) -> Mistake | None:
+    """A ':' glued into a text inside brackets, or a character that cannot stand where it is."""
+    if "found unexpected ':'" in c.problem:
+        return Mistake(c.line, c.column, "a ':' inside a text",
+                       "put the text in quotes, or put a space after the ':' if it ends a key")
+    if "expected node content" in c.problem or "expected comment or line break" in c.problem:
+        shown = f"'{char}'" if char.strip() else "this"
+        return Mistake(c.line, c.column, f"{shown} cannot stand here",
+                       "remove it, or put the whole text in quotes")
     return None
 
 
@@ -111,7 +124,10 @@ def _missing_colon_key(c: Complaint, line_at: LineAt, text: str, char: str) -> M
     """'could not find expected ':'': the key that started it (a line above) lacks its colon."""
     if "expected ':'" not in c.problem or c.context_line is None:
         return None
-    return _no_colon(c.context_line, line_at(c.context_line - 1))
+    return _no_colon(c.context_line, line_at(c.context_line - 1)) or Mistake(
+        c.context_line, c.context_column or 1, "this line is read as a key, but no ':' follows it",
+        "if it is a key, write ':' and a space after it; if it continues a text, indent it like the text "
+        "above, or put the whole text in quotes")
 
 
 def _no_colon(line: int, text: str) -> Mistake | None:
@@ -128,6 +144,9 @@ def _mapping_values(c: Complaint, line_at: LineAt, text: str, char: str) -> Mist
     """'mapping values are not allowed here': a ': ' inside a text, or the line above is wrong."""
     if "mapping values are not allowed" not in c.problem:
         return None
+    bare = _BARE.match(text.rstrip())
+    if bare is not None and (bare.group(5) or "")[:1] in ("{", "["):  # "label {nb: …}"
+        return _no_colon(c.line, text)
     key = _KEY.match(text)
     if key is not None and key.end() < c.column:  # a second ': ' on a "key: value" line
         value = text[key.end():].strip()
@@ -150,10 +169,8 @@ def _mapping_values(c: Complaint, line_at: LineAt, text: str, char: str) -> Mist
 
 
 def _too_far_right(line: int, text: str, above_line: int, above: str) -> Mistake:
-    word = text.strip().split(":")[0]
-    return Mistake(line, _indent(text) + 1, f"'{word}' is indented more than the line above",
-                   f"move it left to column {_key_column(above)}, in line with "
-                   f"'{above.strip().removeprefix('- ').split(':')[0]}:' on line {above_line}")
+    return Mistake(line, _indent(text) + 1, f"{_named(text)} is indented more than the line above",
+                   f"move it left to column {_key_column(above)}, in line with {_line_ref(above, above_line)}")
 
 
 def _block(c: Complaint, line_at: LineAt, text: str, char: str) -> Mistake | None:
@@ -184,20 +201,35 @@ def _block(c: Complaint, line_at: LineAt, text: str, char: str) -> Mistake | Non
     return _misaligned(c, text, *prev)
 
 
+def _named(text: str) -> str:
+    """How to name a line in a message: by its key, or as "this line" when it holds none."""
+    key = _KEY.match(text)
+    if key is not None:
+        return f"'{key.group(3)}:'"
+    bare = _BARE.match(text.rstrip())
+    return f"'{bare.group(3)}'" if bare is not None and not bare.group(5) else "this line"
+
+
+def _line_ref(text: str, line: int) -> str:
+    """"'label:' on line 24", or "line 24" for a line without a key."""
+    named = _named(text)
+    return f"line {line}" if named == "this line" else f"{named} on line {line}"
+
+
 def _misaligned(c: Complaint, text: str, above_line: int, above: str) -> Mistake:
     column, above_column = _indent(text) + 1, _key_column(above)
-    word = text.strip().split(":")[0]
-    above_word = above.strip().removeprefix("- ").split(":")[0]
+    word = _named(text)
+    above_ref = _line_ref(above, above_line)
     if column > above_column:
         return _too_far_right(c.line, text, above_line, above)
     outer = c.context_column if c.context_column is not None and c.context_column < column else None
     if outer is not None and c.context_line is not None:
-        return Mistake(c.line, column, f"'{word}' lines up with no other key",
-                       f"move it to column {above_column} (in line with '{above_word}:' on line {above_line}) "
+        return Mistake(c.line, column, f"{word} lines up with no other line of its block",
+                       f"move it to column {above_column} (in line with {above_ref}) "
                        f"or to column {outer} (in line with the keys of the block that starts on line "
                        f"{c.context_line})")
-    return Mistake(c.line, column, f"'{word}' is indented less than the keys of its block",
-                   f"move it right to column {above_column}, in line with '{above_word}:' on line {above_line}")
+    return Mistake(c.line, column, f"{word} is indented less than the lines of its block",
+                   f"move it right to column {above_column}, in line with {above_ref}")
 
 
 def _flow(c: Complaint, line_at: LineAt, text: str, char: str) -> Mistake | None:

@@ -121,7 +121,8 @@ def read_yaml(text: str | bytes, file: str | None = None) -> YamlDocument:
         if context and exc.context_mark is not None and parser_position(exc.context_mark) != (line, col):
             problem += " ({} started at line {}, column {})".format(context, *parser_position(exc.context_mark))
         reader.error("CF001", problem, line, col, reader.here(),
-                     syntax_hint(problem, context, reader.line(line - 1)[col - 1:col]))
+                     syntax_hint(problem, context, reader.line(line - 1)[col - 1:col])
+                     or "check this line and the one above it (see 'YAML rules' in docs/format.md)")
     except (yaml.YAMLError, ValueError, RecursionError, MemoryError) as exc:
         code = "CF009" if isinstance(exc, UnicodeError) else "CF001"
         reader.error(code, "the file cannot be read as YAML: " + " ".join(str(exc).split()), None, None,
