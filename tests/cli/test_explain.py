@@ -77,3 +77,9 @@ def test_docs_diagnostics_md_is_generated_from_the_pages(capsys: pytest.CaptureF
         "regenerate: careflow explain --all --format markdown > docs/diagnostics.md"
     for code in CODES:
         assert f"## {code} {CODES[code]}" in printed
+
+
+def test_validate_help_points_at_explain(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    assert "careflow explain CF104" in capsys.readouterr().out
