@@ -200,3 +200,32 @@ def test_deep_nesting_through_aliases() -> None:
     # 40 levels written out, aliased into 40 more: deep only after expansion
     lines = ["careflow: 1", "a: &a " + "[" * 40 + "]" * 40, "b: " + "[" * 40 + "*a" + "]" * 40]
     _timed_single("\n".join(lines) + "\n", "CF005")
+
+
+# -- every diagnostic helps: a hint, items counted from 1, the format's words ---------------------
+
+
+def test_every_diagnostic_in_the_corpus_has_a_hint() -> None:
+    bare = [d.format() for path in INVALID for d in validate(path).diagnostics if not d.hint]
+    assert bare == [], "diagnostics without a hint:\n" + "\n".join(bare)
+
+
+def test_transitions_are_counted_from_one_and_named_by_event() -> None:
+    (d,) = validate(CORPUS / "invalid" / "missing_transition_to.yaml").diagnostics
+    assert "transition 4 (event 'hold')" in d.message, d.format()
+    (d,) = validate(CORPUS / "invalid" / "type_requires_string.yaml").diagnostics
+    assert "transition 1 (event 'submit')" in d.message, d.format()
+
+
+def test_messages_use_the_formats_words_not_pythons() -> None:
+    python_words = re.compile(r"\b(True|False|None)\b|(?<!\w)\(\)")
+    for path in INVALID:
+        for d in validate(path).diagnostics:
+            assert not python_words.search(d.message), d.format()
+    (d,) = validate(CORPUS / "invalid" / "bad_values_yes.yaml").diagnostics
+    assert d.message.endswith('must be true or false, not "yes"'), d.format()
+
+
+def test_a_refused_data_type_adds_no_knock_on_errors() -> None:
+    (d,) = validate(CORPUS / "invalid" / "bad_data_type_bool.yaml").diagnostics
+    assert d.code == "CF107" and '"bool"' in d.message

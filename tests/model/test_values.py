@@ -23,13 +23,13 @@ def test_values_that_fit(dtype: DataType, value: Any) -> None:
 
 
 @pytest.mark.parametrize(("dtype", "value", "problem"), [
-    (WHOLE, True, "must be a whole number, not True"),
+    (WHOLE, True, "must be a whole number, not true"),
     (WHOLE, 11, "must be at most 10, not 11"),
     (WHOLE, None, "must be a whole number, not null"),
-    (DATE, "22.11.2026", "must be an ISO-8601 date such as 2026-11-22, not '22.11.2026'"),
+    (DATE, "22.11.2026", "must be an ISO-8601 date such as 2026-11-22, not \"22.11.2026\""),
     (WORDS, ["a", "b", "c"], "must have at most 2 item(s)"),
-    (WORDS, ["abcd"], "must be at most 3 characters long at item 0"),
-    (DataType("number"), float("nan"), "must be a number, not nan"),
+    (WORDS, ["abcd"], "must be at most 3 characters long at item 1"),
+    (DataType("number"), float("nan"), "must be a number, not NaN"),
 ])
 def test_values_that_do_not_fit_are_told_in_words(dtype: DataType, value: Any, problem: str) -> None:
     assert value_problem(dtype, value) == problem
@@ -43,4 +43,4 @@ def test_describe() -> None:
     assert describe(WORDS) == "a list of text"
     assert describe(DataType("integer", nullable=True)) == "a whole number or null"
     assert describe(DATE) == "a date (2026-11-22)"
-    assert describe(DataType("string", enum=("a", "b"))) == "one of 'a', 'b'"
+    assert describe(DataType("string", enum=("a", "b"))) == 'one of "a", "b"'

@@ -56,6 +56,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("audit", "verify the audit trail of a store", _CASES, "add_audit", "run_verify"),
     Command("lsp", "run the language server for editors (stdio; needs the extra 'lsp')", "careflow.lsp.command",
             "add_lsp", "run_lsp"),
+    Command("explain", "what a diagnostic code means, an example and the fix (--all: every code)",
+            "careflow.cli.explain", "add_explain", "run_explain"),
 )
 
 

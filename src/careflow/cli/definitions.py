@@ -46,6 +46,7 @@ def add_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="process files or directories of them")
     p.add_argument("--strict", action="store_true", help="treat warnings as failures")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.epilog = "Each problem has a code: 'careflow explain CF104' says what it means and how to fix it."
 
 
 # -- list / show / schema -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from careflow.model.definition import ProcessDefinition, State
+from careflow.model.values import describe, show_value
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
@@ -57,8 +58,12 @@ def show(process: ProcessDefinition, lang: str | None = None) -> str:
     for t in process.transitions:
         to = "(stays)" if t.target is None else t.target
         extra = []
-        if t.set or t.append:
-            extra.append("sets " + ", ".join(f for f, _ in (*t.set, *t.append)))
+        if t.set:
+            extra.append("sets " + ", ".join(f for f, _ in t.set))
+        if t.values:
+            extra.append("sets " + ", ".join(f"{f} = {show_value(v)}" for f, v in t.values))
+        if t.append:
+            extra.append("appends to " + ", ".join(f for f, _ in t.append))
         if t.assign:
             extra.append("assigns " + ", ".join(r for r, _ in t.assign))
         if t.tick:
@@ -77,7 +82,7 @@ def show(process: ProcessDefinition, lang: str | None = None) -> str:
     if process.data:
         parts.append("\nData\n" + table(
             ["field", "type", "default", "label"],
-            [[f.name, f.type.describe(), repr(f.default) if f.has_default else "", f.label.get(lang)]
+            [[f.name, describe(f.type), show_value(f.default) if f.has_default else "", f.label.get(lang)]
              for f in process.data]))
     return "\n".join(parts)
 

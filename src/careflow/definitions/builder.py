@@ -35,6 +35,8 @@ _DEPENDS_ON = {"CF104": "/states", "CF113": "/states", "CF115": "/states", "CF10
                "CF108": "/data", "CF114": "/transitions", "CF401": "/data", "CF402": "/data", "CF405": "/data",
                "CF407": "/data"}
 
+DURATION_HINT = "write e.g. P14D (14 days), P2W (2 weeks), P1M (1 month) or PT48H (48 hours), without quotes"
+
 # Names that guard expressions give their own meaning.
 _RESERVED_NAMES = frozenset({"now", "event", "true", "false", "null", "and", "or", "not", "in"})
 
@@ -70,6 +72,10 @@ class Builder:
         self.state_pointer: dict[str, str] = {}
         self.fields: dict[str, DataField] = {}
         self.roles: dict[str, Role] = {}
+        self.untyped: set[str] = set()  # data fields with a 'type' the schema refused
+        # The definition as far as it could be built, even with errors: the semantic checks run on
+        # the parts that errors do not touch, so that every problem is reported at once.
+        self.draft: ProcessDefinition | None = None
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -105,8 +111,17 @@ class Builder:
         events = self.build_events(_d(doc.get("events")))
         transitions = self.build_transitions(_l(doc.get("transitions")))
         self.check_deadline_events(transitions, events)
-        if any(d.is_error for d in self.diagnostics) or initial is None:
+        if initial is None:
             return None
+        try:
+            self.draft = self.assemble(initial, languages, events, transitions)
+        except (TypeError, ValueError, KeyError):  # only when the file already has errors: they say why
+            return None
+        return None if any(d.is_error for d in self.diagnostics) else self.draft
+
+    def assemble(self, initial: str, languages: tuple[str, ...], events: list[Event],
+                 transitions: list[Transition]) -> ProcessDefinition:
+        doc = self.doc
         return ProcessDefinition(
             id=str(doc.get("id")),
             version=str(doc.get("version")),
@@ -165,7 +180,8 @@ class Builder:
         dtype = self.data_type(doc)
         has_default = "default" in doc
         default = doc.get("default")
-        if has_default:
+        # a type the schema already refused (e.g. 'bool') would make every default a knock-on error
+        if has_default and doc.get("type", "string") in DATA_KINDS:
             problem = value_problem(dtype, default)
             if problem:
                 self.report("CF112", f"the default of '{name}' {problem}", pointer_join(pointer, "default"),
@@ -174,8 +190,9 @@ class Builder:
             for i, option in enumerate(dtype.enum):
                 problem = value_problem(attrs_evolve_enumless(dtype), option)
                 if problem:
-                    self.report("CF107", f"enum value {option!r} of '{name}' {problem}",
-                                pointer_join(pointer, "enum", i), value=True)
+                    self.report("CF107", f"enum value {i + 1} of '{name}' {problem}",
+                                pointer_join(pointer, "enum", i), f"every value of 'enum' must be {describe(dtype)}",
+                                value=True)
         return DataField(name, dtype, freeze(default), has_default, self.text(doc.get("label")),
                          self.text(doc.get("description")), pointer)
 
@@ -185,6 +202,8 @@ class Builder:
                 self.report("CF107", f"'{name}' is a reserved word in guards and cannot name a data field",
                             pointer_join("/data", name), f"rename it, e.g. '{name}_value'")
             self.fields[name] = self.data_field(name, fdoc, pointer_join("/data", name))
+            if _d(fdoc).get("type", "string") not in DATA_KINDS:
+                self.untyped.add(name)
 
     # -- states -----------------------------------------------------------------------------------
 
@@ -218,15 +237,15 @@ class Builder:
             duration = Duration.parse(doc["due"])
             if duration is None:
                 self.report("CF109", f"'{doc['due']}' is not an ISO-8601 duration", pointer_join(pointer, "due"),
-                            "write e.g. P14D (14 days), P2W (2 weeks), P1M (1 month) or PT48H (48 hours)",
-                            value=True)
+                            DURATION_HINT, value=True)
             else:
                 due = Deadline(duration, _s(doc.get("on_due")), pointer_join(pointer, "due"))
         elif "on_due" in doc and "due" not in doc:
             self.report("CF107", f"state '{sid}' has 'on_due' but no 'due'", pointer_join(pointer, "on_due"),
                         "add due: P14D (or the right duration)")
         if final and due is not None:
-            self.report("CF116", f"final state '{sid}' cannot have a deadline", pointer_join(pointer, "due"))
+            self.report("CF116", f"final state '{sid}' cannot have a deadline", pointer_join(pointer, "due"),
+                        "remove 'due' (and 'on_due'): a case that has ended has nothing left to do")
         checklist = tuple(
             ChecklistItem(item, self.text(_d(idoc).get("label")), pointer_join(pointer, "checklist", item))
             for item, idoc in _d(doc.get("checklist")).items())
@@ -286,9 +305,12 @@ class Builder:
         return [t for t in built if t is not None]
 
     def compile_when(self, when: Expression, event_fields: dict[str, DataType]) -> None:
+        from careflow.definitions.expression_types import ANY
         from careflow.definitions.expressions import Scope, compile_guard
 
-        scope = Scope(data={n: f.type for n, f in self.fields.items()}, event=dict(event_fields))
+        # a field whose type the schema refused is checked as "any": its uses are not knock-on errors
+        scope = Scope(data={n: ANY if n in self.untyped else f.type for n, f in self.fields.items()},
+                      event=dict(event_fields))
         if "CF402" in self.blind:
             return
         _, problems = compile_guard(when.source, scope, pointer=when.pointer, mark=self.source_map.get(when.pointer),

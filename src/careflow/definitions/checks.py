@@ -9,7 +9,7 @@ case (nothing fires from it).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from itertools import combinations
 
 from careflow.definitions.graph import reachable, to_graph
@@ -20,18 +20,50 @@ from careflow.model.text import Text
 _MAX_NAMED = 5  # states named in a hint before "and N more"
 
 
-def check(process: ProcessDefinition, *, known_processes: Collection[str] | None = None) -> list[Diagnostic]:
-    """Every semantic diagnostic for ``process`` (unsorted). ``known_processes=None`` skips CF204."""
+# The top-level sections each check reads: it is skipped when one of them has an error ("" is the
+# top level itself), since its findings could be knock-on effects of that error.
+_READS: dict[str, frozenset[str]] = {
+    "final": frozenset({"states", "transitions"}),
+    "graph": frozenset({"states", "transitions", "initial"}),
+    "nondeterminism": frozenset({"states", "transitions"}),
+    "deadlines": frozenset({"states", "transitions", "events"}),
+    "roles": frozenset({"roles", "transitions"}),
+    "spawns": frozenset({"transitions"}),
+    "labels": frozenset({"", "states", "transitions", "roles", "events", "title", "language", "languages"}),
+}
+
+
+def check(process: ProcessDefinition, *, known_processes: Collection[str] | None = None,
+          broken: Collection[str] = ()) -> list[Diagnostic]:
+    """Every semantic diagnostic for ``process`` (unsorted). ``known_processes=None`` skips CF204.
+
+    ``broken`` names the top-level sections ("states", "roles", …) that have errors: checks that
+    read them are skipped, the others still run."""
+    def runs(name: str) -> bool:
+        return not (_READS[name] & set(broken))
+
     out: list[Diagnostic] = []
-    out += _final_outgoing(process)
-    out += _graph_checks(process)
-    out += _nondeterminism(process)
-    out += _deadlines(process)
-    out += _unused_roles(process)
-    if known_processes is not None:
+    if runs("final"):
+        out += _final_outgoing(process)
+    if runs("graph"):
+        out += _graph_checks(process)
+    if runs("nondeterminism"):
+        out += _nondeterminism(process)
+    if runs("deadlines"):
+        out += _deadlines(process)
+    if runs("roles"):
+        out += _unused_roles(process)
+    if known_processes is not None and runs("spawns"):
         out += _spawns(process, known_processes)
-    out += _labels(process)
+    if runs("labels"):
+        out += _labels(process)
     return out
+
+
+def broken_sections(diagnostics: Iterable[Diagnostic]) -> frozenset[str]:
+    """The top-level sections that errors point into ("" for the top level itself)."""
+    return frozenset(d.location.pointer.split("/")[1] if d.location.pointer.count("/") else ""
+                     for d in diagnostics if d.is_error)
 
 
 def check_registry(process: ProcessDefinition, guards: Collection[str]) -> list[Diagnostic]:
@@ -60,7 +92,7 @@ def _loc(process: ProcessDefinition, pointer: str, sub: str = "", *, value: bool
 
 def _line_of(process: ProcessDefinition, t: Transition) -> str:
     line = process.source_map.locate(t.pointer).line
-    return f"line {line}" if line is not None else f"transitions[{t.index}]"
+    return f"line {line}" if line is not None else f"transition {t.index + 1}"
 
 
 def _names(ids: Collection[str]) -> str:

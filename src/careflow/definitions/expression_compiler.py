@@ -17,6 +17,7 @@ import attrs
 from careflow.definitions import expression_nodes as N
 from careflow.definitions import expression_runtime as R
 from careflow.definitions import expression_types as T
+from careflow.definitions.expression_hints import UNDERSCORE_HINT, call_hint, mixed_hint
 from careflow.definitions.expression_parser import MAX_LENGTH, Abandon, GuardText
 from careflow.definitions.expression_types import Fn, Pos
 from careflow.errors import did_you_mean
@@ -102,7 +103,8 @@ class GuardCompiler(GuardText):
         v = node.value
         ty = {bool: T.BOOL, int: T.INT, float: T.NUM, str: T.TEXT, type(None): T.NULL}.get(type(v))
         if ty is None:
-            raise self.forbid(self.start(node), f"{type(v).__name__} values")
+            raise self.forbid(self.start(node), "this kind of value",
+                              "use true, false, null, numbers such as 3 or 2.5, and texts in quotes")
         return N.const(v, ty, self.text(node), self.start(node))
 
     def name(self, node: ast.Name) -> N.Node:
@@ -111,7 +113,7 @@ class GuardCompiler(GuardText):
             v = _CONSTANT_NAMES[name]
             return N.const(v, T.NULL if v is None else T.BOOL, name, pos)
         if name.startswith("_"):
-            raise self.forbid(pos, f"names starting with '_' ('{name}')")
+            raise self.forbid(pos, f"names starting with '_' ('{name}')", UNDERSCORE_HINT)
         if name == "now":
             return N.Node(lambda d, e, n: n, T.DATETIME, name, pos, "path")
         if name in scope.data:
@@ -121,7 +123,8 @@ class GuardCompiler(GuardText):
             raise self.fail("CF402", pos, "'event' needs a field name: write event.<field>",
                             did_you_mean("", [f"event.{n}" for n in scope.event], "event"))
         if name in T.FUNCTIONS:
-            raise self.fail("CF402", pos, f"'{name}' is a function: write {name}(...)")
+            raise self.fail("CF402", pos, f"'{name}' is a function: write {name}(...)",
+                            f"call it with its argument in brackets, e.g. {name}(...)")
         hint = (f"'{name}' is event data here: write event.{name}" if name in scope.event else
                 did_you_mean(name, [*scope.data, *(f"event.{n}" for n in scope.event)], "data"))
         raise self.fail("CF402", pos, f"unknown name '{name}' in the guard", hint)
@@ -129,7 +132,7 @@ class GuardCompiler(GuardText):
     def attribute(self, node: ast.Attribute) -> N.Node:
         attr_pos = (self.end(node)[0], self.end(node)[1] - len(node.attr))
         if node.attr.startswith("_"):
-            raise self.forbid(attr_pos, f"names starting with '_' ('{node.attr}')")
+            raise self.forbid(attr_pos, f"names starting with '_' ('{node.attr}')", UNDERSCORE_HINT)
         if isinstance(node.value, ast.Name) and node.value.id == "event":
             event = self.scope.event
             if node.attr not in event:
@@ -220,7 +223,7 @@ class GuardCompiler(GuardText):
 
     def unaryop(self, node: ast.UnaryOp) -> N.Node:
         if isinstance(node.op, ast.Invert):
-            raise self.forbid(self.start(node), "bit operations (~)")
+            raise self.forbid(self.start(node), "bit operations (~)", "write 'not' to negate a condition")
         part, text, pos = self.compile(node.operand), self.text(node), self.start(node)
         if isinstance(node.op, ast.Not):
             if not T.is_bool(part.ty):
@@ -260,7 +263,8 @@ class GuardCompiler(GuardText):
         for i, op_node in enumerate(node.ops):
             if type(op_node) not in R.COMPARE:
                 what = FORBIDDEN.get(type(op_node), "this comparison")
-                raise self.forbid(self.between(nodes[i], nodes[i + 1]), what)
+                raise self.forbid(self.between(nodes[i], nodes[i + 1]), what,
+                                  "compare with == != < <= > >=, or test membership with 'in' / 'not in'")
         parts = self.operands(nodes)
         pairs = []
         for i, op_node in enumerate(node.ops):
@@ -295,7 +299,8 @@ class GuardCompiler(GuardText):
             hint = ("null has no order: write x == null or x != null" if T.NULL in (a.ty, b.ty) else
                     "compare dates with dates, or use days_since()/days_until()"
                     if T.date_kind(a.ty) or T.date_kind(elem) else
-                    f"write {a.text} == true or {a.text} == false" if a.ty.kind == "boolean" else None)
+                    f"write {a.text} == true or {a.text} == false" if a.ty.kind == "boolean" else
+                    mixed_hint(a, b))
             raise self.fail("CF405", op_pos, f"'{symbol}' cannot compare {a.text} ({T.describe(a.ty)}) "
                             f"with {b.text} ({T.describe(b.ty)})", hint)
         kind = T.date_kind(a.ty) or T.date_kind(elem) or elem.kind
@@ -347,7 +352,7 @@ class GuardCompiler(GuardText):
             if v is not None and v not in ty.enum:
                 allowed = ", ".join(N.show(x) for x in ty.enum)
                 raise self.fail("CF407", target.pos, f"{N.show(v)} is never a value here: it can be "
-                                f"{allowed}", _close(str(v), [str(x) for x in ty.enum]))
+                                f"{allowed}", _close(str(v), [str(x) for x in ty.enum]) or f"use one of {allowed}")
 
     def call(self, node: ast.Call) -> N.Node:
         if isinstance(node.func, ast.Lambda):
@@ -358,7 +363,7 @@ class GuardCompiler(GuardText):
                               "functions: " + ", ".join(T.FUNCTIONS))
         name, pos = node.func.id, self.start(node.func)
         if name.startswith("_"):
-            raise self.forbid(pos, f"names starting with '_' ('{name}')")
+            raise self.forbid(pos, f"names starting with '_' ('{name}')", UNDERSCORE_HINT)
         if name not in T.FUNCTIONS:
             hint = (f"'{name}' is a data field, not a function" if name in self.scope.data else
                     did_you_mean(name, T.FUNCTIONS, "function") or "functions: " + ", ".join(T.FUNCTIONS))
@@ -370,7 +375,7 @@ class GuardCompiler(GuardText):
         result = T.check_call(name, [a.ty for a in args])
         if isinstance(result, tuple):
             where, message = result
-            raise self.fail("CF406", args[where].pos if where is not None else pos, message)
+            raise self.fail("CF406", args[where].pos if where is not None else pos, message, call_hint(name))
         if name in ("days_since", "days_until"):
             get, sign = args[0].fn, 1 if name == "days_since" else -1
             days = R.day_counter(T.date_kind(args[0].ty) or "date-time", sign)

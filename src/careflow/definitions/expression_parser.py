@@ -22,6 +22,17 @@ class Abandon(Exception):
     """Abandons a sub-expression after its diagnostic was recorded."""
 
 
+# Mistakes authors make often, recognised in the text of a guard that does not parse.
+_COMMON_MISTAKES: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"&&"), "'{}' is not a guard operator", "write 'and': consent and score > 3"),
+    (re.compile(r"\|\|"), "'{}' is not a guard operator", "write 'or': urgent or score > 3"),
+    (re.compile(r"\b(og|eller|ikke)\b"), "'{}' is not a guard word",
+     "guards use the English words and, or, not: consent and score > 3"),
+    (re.compile(r"(?<![=!<>])=(?!=)"), "a single '=' sets a value, and a guard only compares",
+     "write '==' to compare: priority == \"high\""),
+)
+
+
 class GuardText:
     """The source of one guard, its position in the file, and the diagnostics found in it."""
 
@@ -141,5 +152,11 @@ class GuardText:
             detail = error.msg
         else:
             line, col, detail = 1, 0, "it is too complex"
+        for n, text in enumerate(self.lines, start=1):
+            for pattern, message, hint in _COMMON_MISTAKES:
+                found = pattern.search(text)
+                if found:
+                    self.report("CF401", (n, found.start()), message.format(found.group()), hint)
+                    return
         self.report("CF401", (line, col), f"the guard is not a valid expression: {detail}",
                     "write e.g. consent_relay_log and len(goals) > 0; texts go in quotes")

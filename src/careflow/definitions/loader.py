@@ -225,19 +225,21 @@ def _validate(text: str | bytes | None, path: Path | None, file: str | None,
         if merged is None:  # without its base the file is only a fragment: nothing more to say about it
             return Validation(None, tuple(problems), file), None
         doc, marks = merged.document, merged.marks
-    schema_problems = check_schema(doc, marks, file)
+    # a value the reader refused (a forbidden tag, a bad alias) is null now: its type is no news
+    refused = {d.location.pointer for d in problems if d.code in ("CF001", "CF003")}
+    schema_problems = [d for d in check_schema(doc, marks, file) if d.location.pointer not in refused]
     problems += schema_problems
     broken = frozenset(d.location.pointer for d in schema_problems if d.code == "CF101")
     builder = Builder(doc, marks, file, broken)
     definition = builder.build()
     problems += builder.diagnostics
-    # graph and label checks only on a structurally sound file: otherwise they repeat its errors
-    if definition is not None and not any(d.is_error for d in schema_problems):
-        from careflow.definitions.checks import check
+    # the semantic checks run on every part that no error touches: all problems at once
+    if builder.draft is not None:
+        from careflow.definitions.checks import broken_sections, check
 
         known = set(known_processes) if known_processes is not None else set(discover())
-        known.add(definition.id)
-        problems += check(definition, known_processes=known)
+        known.add(builder.draft.id)
+        problems += check(builder.draft, known_processes=known, broken=broken_sections(problems))
     from careflow.errors import sort_diagnostics
 
     if merged is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 Check = Callable[[Any], bool]
 
-_IGNORED = {"$schema", "$id", "title", "description", "$defs", "default", "examples"}
+_IGNORED = {"$schema", "$id", "title", "description", "$defs", "default", "examples", "enumDescriptions"}
 
 
 class UnsupportedSchema(Exception):

@@ -9,7 +9,7 @@ from careflow.errors import did_you_mean, pointer_join
 from careflow.model.datatypes import DataField, DataType
 from careflow.model.definition import SYSTEM_ROLE, Expression, Spawn, Transition
 from careflow.model.frozen import freeze
-from careflow.model.values import value_problem
+from careflow.model.values import describe, value_problem
 
 if TYPE_CHECKING:
     from careflow.definitions.builder import Builder
@@ -80,14 +80,16 @@ class TransitionBuilder:
         doc = self.doc
         internal = doc.get("internal") is True
         if doc.get("remove") is not None:
-            self.b.report("CF107", "'remove' is only meaningful in a file that 'extends' another", self.at("remove"))
+            self.b.report("CF107", "'remove' is only meaningful in a file that 'extends' another", self.at("remove"),
+                          "delete the transition instead of marking it 'remove'")
         if "to" in doc and internal:
             self.b.report("CF107", "an internal transition stays in its state and cannot have 'to'", self.at("to"),
                           "remove 'to', or remove 'internal: true'")
         elif "to" in doc:
             return self.b.ref(doc.get("to"), self.at("to"))
         elif not internal:
-            self.b.report("CF102", f"transition {self.index} ('{event}') needs 'to' or 'internal: true'", self.pointer)
+            self.b.report("CF102", f"transition {self.index + 1} (event '{event}') needs 'to' or 'internal: true'",
+                          self.pointer, "add to: <state id>, or internal: true to stay in the same state")
         return None
 
     def roles(self) -> list[str]:
@@ -136,7 +138,7 @@ class TransitionBuilder:
                 continue
             if field.type.kind != "array" or field.type.items is None:
                 self.b.report("CF101", f"'append' needs a list field with 'items', and '{target}' is "
-                              f"{field.type.describe()}", p, "use 'set' to replace a value", value=True)
+                              f"{describe(field.type)}", p, "use 'set' to replace a value", value=True)
                 continue
             appends.append((target, source))
             self.event_fields[source] = field.type.items
@@ -151,7 +153,9 @@ class TransitionBuilder:
                 continue
             problem = value_problem(field.type, value)
             if problem:
-                self.b.report("CF101", f"the value for '{name}' {problem}", p, value=True)
+                self.b.report("CF101", f"the value for '{name}' {problem}", p,
+                              f"give a value that is {describe(field.type)}; yes/no are text: write true or false",
+                              value=True)
             else:
                 out.append((name, freeze(value)))
         return out

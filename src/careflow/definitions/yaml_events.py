@@ -83,6 +83,7 @@ class EventReader:
         self.text, self.file = text, file
         self.loader = loader
         self.max_nodes, self.max_aliases, self.max_depth = limits
+        self.documents = 0  # "---" starts another; more than one is refused
         self.marks: dict[str, Mark] = {}
         self.order: list[tuple[str, Mark]] = []  # every recorded node, so aliases can copy marks
         self.diags: list[Diagnostic] = []
@@ -109,7 +110,7 @@ class EventReader:
     # -- the event loop ------------------------------------------------------------------------
 
     def run(self) -> None:
-        documents = 0
+        self.documents = 0
         for event in yaml.parse(self.text, Loader=self.loader):
             if isinstance(event, yaml.ScalarEvent):  # the most common event first
                 self.scalar(event)
@@ -120,8 +121,8 @@ class EventReader:
             elif isinstance(event, yaml.AliasEvent):
                 self.alias(event)
             elif isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
+                self.documents += 1
+                if self.documents > 1:
                     self.error("CF001", "the file holds more than one YAML document",
                                *parser_position(event.start_mark), "", "a process is one document: remove the '---' "
                                "line, or split the documents into separate files")

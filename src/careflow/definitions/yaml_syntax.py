@@ -51,6 +51,9 @@ def unclosed_quote(line_at: Callable[[int], str], exc: yaml.MarkedYAMLError, err
     n = 0
     while n < error_line:
         text, after = line_at(n), n + 1
+        if text.lstrip().startswith("#"):  # a comment line: its quotes open nothing
+            n = after
+            continue
         for m in _QUOTE_START.finditer(text):
             quote, start = m.group(1), m.end()
             if _closes(text[start:], quote):

@@ -16,7 +16,10 @@ hit Python's recursion limit. Choices the loader relies on:
   nesting (aliases expanded) > MAX_DEPTH -> CF005; > MAX_BYTES (UTF-8) -> CF006. All fatal.
 * Bytes are decoded here as YAML prescribes (UTF-16 by BOM, else UTF-8) so a bad byte or a
   control character is reported at its exact line and column (CF009, CF001).
-* A second document is CF001 but not fatal: the first document's value is kept, the rest unread.
+* A second document is CF001 and fatal: the first alone is a fragment whose gaps would only be
+  knock-on errors.
+* Syntax errors are worded by ``yaml_mistakes`` (a missing ':', indentation, tabs, a ': ' or ' #'
+  in a text, brackets) at the line the author must change.
 * ``fatal`` means "do not use ``value``": it is then None and ``marks`` is empty.
 """
 
@@ -32,6 +35,7 @@ import attrs
 import yaml
 
 from careflow.definitions.yaml_events import DEPTH_HINT, EventReader, Fatal, Limits, depth_message
+from careflow.definitions.yaml_mistakes import Complaint, plain_words
 from careflow.definitions.yaml_positions import LINE_BREAK, parser_position, text_position
 from careflow.definitions.yaml_syntax import syntax_hint, unclosed_quote
 from careflow.errors import Diagnostic, SourceLocation
@@ -91,6 +95,8 @@ def read_yaml(text: str | bytes, file: str | None = None) -> YamlDocument:
     reader = EventReader(text, file, _Loader, Limits(MAX_NODES, MAX_ALIASES, MAX_DEPTH))
     try:
         reader.run()
+        if reader.documents > 1:  # the first document alone is a fragment: its gaps would be knock-on errors
+            return YamlDocument(None, {}, reader.diags, True)
         return YamlDocument(reader.root, reader.marks, reader.diags, False)
     except Fatal:
         pass
@@ -107,10 +113,16 @@ def read_yaml(text: str | bytes, file: str | None = None) -> YamlDocument:
         last = max(1, len(LINE_BREAK.split(text)) - (1 if text.endswith("\n") else 0))
         if line > last:  # "end of stream" lies past the last line: show it at that line's end
             line, col = last, len(reader.line(last - 1)) + 1
+        context_at = parser_position(exc.context_mark) if exc.context_mark is not None else (None, None)
+        mistake = plain_words(Complaint(problem, context, line, col, *context_at), reader.line)
+        if mistake is not None:
+            reader.error("CF001", mistake.message, mistake.line, mistake.column, reader.here(), mistake.hint)
+            return YamlDocument(None, {}, reader.diags, True)
         if context and exc.context_mark is not None and parser_position(exc.context_mark) != (line, col):
             problem += " ({} started at line {}, column {})".format(context, *parser_position(exc.context_mark))
         reader.error("CF001", problem, line, col, reader.here(),
-                     syntax_hint(problem, context, reader.line(line - 1)[col - 1:col]))
+                     syntax_hint(problem, context, reader.line(line - 1)[col - 1:col])
+                     or "check this line and the one above it (see 'YAML rules' in docs/format.md)")
     except (yaml.YAMLError, ValueError, RecursionError, MemoryError) as exc:
         code = "CF009" if isinstance(exc, UnicodeError) else "CF001"
         reader.error(code, "the file cannot be read as YAML: " + " ".join(str(exc).split()), None, None,

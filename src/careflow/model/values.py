@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -11,6 +12,22 @@ from careflow.model.datatypes import DataType
 
 _KIND_WORDS = {"boolean": "true or false", "integer": "a whole number", "number": "a number",
                "string": "text", "array": "a list", "object": "a mapping"}
+
+
+def show_value(value: Any) -> str:
+    """A value as an author writes it in the file: true/false, null, "text", [1, 2] (never Python's spelling)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=_plain)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
 
 
 def describe(dtype: DataType) -> str:
@@ -23,7 +40,7 @@ def describe(dtype: DataType) -> str:
     else:
         base = _KIND_WORDS[dtype.kind]
     if dtype.enum is not None:
-        base = "one of " + ", ".join(repr(e) for e in dtype.enum)
+        base = "one of " + ", ".join(show_value(e) for e in dtype.enum)
     return base + (" or null" if dtype.nullable else "")
 
 
@@ -60,14 +77,14 @@ def value_problem(dtype: DataType, value: Any, where: str = "") -> str | None:
     if value is None:
         return None if dtype.nullable else f"must be {_KIND_WORDS[dtype.kind]}{at}, not null"
     if not _is_kind(dtype.kind, value):
-        return f"must be {_KIND_WORDS[dtype.kind]}{at}, not {value!r}"
+        return f"must be {_KIND_WORDS[dtype.kind]}{at}, not {show_value(value)}"
     if dtype.enum is not None and value not in dtype.enum:
-        return f"must be one of {', '.join(repr(e) for e in dtype.enum)}{at}, not {value!r}"
+        return f"must be one of {', '.join(show_value(e) for e in dtype.enum)}{at}, not {show_value(value)}"
     if dtype.kind in ("integer", "number"):
         if dtype.minimum is not None and value < dtype.minimum:
-            return f"must be at least {dtype.minimum:g}{at}, not {value!r}"
+            return f"must be at least {dtype.minimum:g}{at}, not {show_value(value)}"
         if dtype.maximum is not None and value > dtype.maximum:
-            return f"must be at most {dtype.maximum:g}{at}, not {value!r}"
+            return f"must be at most {dtype.maximum:g}{at}, not {show_value(value)}"
     elif dtype.kind == "string":
         if dtype.min_length is not None and len(value) < dtype.min_length:
             return f"must be at least {dtype.min_length} character(s) long{at}"
@@ -75,7 +92,7 @@ def value_problem(dtype: DataType, value: Any, where: str = "") -> str | None:
             return f"must be at most {dtype.max_length} characters long{at}"
         if dtype.format and not _valid_format(dtype.format, value):
             example = "2026-11-22" if dtype.format == "date" else "2026-11-22T09:30:00+01:00"
-            return f"must be an ISO-8601 {dtype.format} such as {example}{at}, not {value!r}"
+            return f"must be an ISO-8601 {dtype.format} such as {example}{at}, not {show_value(value)}"
     elif dtype.kind == "array":
         if dtype.min_items is not None and len(value) < dtype.min_items:
             return f"must have at least {dtype.min_items} item(s){at}"
@@ -83,7 +100,7 @@ def value_problem(dtype: DataType, value: Any, where: str = "") -> str | None:
             return f"must have at most {dtype.max_items} item(s){at}"
         if dtype.items is not None:
             for i, item in enumerate(value):
-                problem = value_problem(dtype.items, item, f"{where}[{i}]" if where else f"item {i}")
+                problem = value_problem(dtype.items, item, f"{where}[{i}]" if where else f"item {i + 1}")
                 if problem:
                     return problem
     elif dtype.kind == "object":
