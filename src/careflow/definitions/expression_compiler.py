@@ -17,7 +17,7 @@ import attrs
 from careflow.definitions import expression_nodes as N
 from careflow.definitions import expression_runtime as R
 from careflow.definitions import expression_types as T
-from careflow.definitions.expression_parser import MAX_LENGTH, Abandon, GuardText
+from careflow.definitions.expression_parser import MAX_LENGTH, TOO_COMPLEX, TOO_COMPLEX_HINT, Abandon, GuardText
 from careflow.definitions.expression_types import Fn, Pos
 from careflow.errors import did_you_mean
 from careflow.model.datatypes import DataType
@@ -61,8 +61,8 @@ class GuardCompiler(GuardText):
     # the whole expression
     def run(self) -> N.Node | None:
         if len(self.source) > MAX_LENGTH:
-            self.report("CF401", (1, 0), f"the guard is too long ({len(self.source)} characters, at most "
-                        f"{MAX_LENGTH})", "split the condition, or compute a data field in the application")
+            self.report(TOO_COMPLEX, (1, 0), f"the guard is too long ({len(self.source)} characters, at most "
+                        f"{MAX_LENGTH})", TOO_COMPLEX_HINT)
             return None
         if not self.source.strip():
             self.report("CF401", (1, 0), "the guard is empty", "write a condition, e.g. consent_to_referral")
