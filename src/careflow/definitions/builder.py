@@ -24,7 +24,7 @@ from careflow.model.definition import (
     State,
     Transition,
 )
-from careflow.model.durations import Duration
+from careflow.model.durations import MAX_DURATION, MAX_DURATION_WORDS, Duration
 from careflow.model.frozen import freeze
 from careflow.model.marks import Mark, SourceMap
 from careflow.model.text import EMPTY_TEXT, Text
@@ -215,13 +215,7 @@ class Builder:
                         "remove 'initial', or add 'states'")
         due = None
         if "due" in doc and isinstance(doc.get("due"), str):
-            duration = Duration.parse(doc["due"])
-            if duration is None:
-                self.report("CF109", f"'{doc['due']}' is not an ISO-8601 duration", pointer_join(pointer, "due"),
-                            "write e.g. P14D (14 days), P2W (2 weeks), P1M (1 month) or PT48H (48 hours)",
-                            value=True)
-            else:
-                due = Deadline(duration, _s(doc.get("on_due")), pointer_join(pointer, "due"))
+            due = self.deadline(doc["due"], doc.get("on_due"), pointer_join(pointer, "due"))
         elif "on_due" in doc and "due" not in doc:
             self.report("CF107", f"state '{sid}' has 'on_due' but no 'due'", pointer_join(pointer, "on_due"),
                         "add due: P14D (or the right duration)")
@@ -248,6 +242,21 @@ class Builder:
                      and self.states[c].parent == sid)
         if kept != state.children:
             self.states[sid] = State(**{**_asdict(state), "children": kept})
+
+    def deadline(self, text: str, on_due: Any, pointer: str) -> Deadline | None:
+        """The deadline ``due: text`` sets, or None and CF109: not a duration, or longer than MAX_DURATION."""
+        duration = Duration.parse(text)
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        if duration is None:
+            self.report("CF109", f"'{shown}' is not an ISO-8601 duration", pointer,
+                        "write e.g. P14D (14 days), P2W (2 weeks), P1M (1 month) or PT48H (48 hours)", value=True)
+            return None
+        if not duration.within_bound():
+            self.report("CF109", f"'{shown}' is longer than the longest deadline allowed ({MAX_DURATION_WORDS})",
+                        pointer, f"write at most {MAX_DURATION} (or P1200M, P36525D, PT876600H); a deadline "
+                        "further away than that is no deadline: leave 'due' out", value=True)
+            return None
+        return Deadline(duration, _s(on_due), pointer)
 
     def top_initial(self, initial: Any) -> str | None:
         top = [s for s in self.state_order if self.states[s].parent is None]
