@@ -28,7 +28,7 @@ from careflow.model.durations import MAX_DURATION, MAX_DURATION_WORDS, Duration
 from careflow.model.frozen import freeze
 from careflow.model.marks import Mark, SourceMap
 from careflow.model.text import EMPTY_TEXT, Text
-from careflow.model.values import describe, value_problem
+from careflow.model.values import describe, finite, value_problem
 
 # Which top-level section a reference check depends on.
 _DEPENDS_ON = {"CF104": "/states", "CF113": "/states", "CF115": "/states", "CF105": "/roles", "CF119": "/roles",
@@ -170,6 +170,11 @@ class Builder:
             if problem:
                 self.report("CF112", f"the default of '{name}' {problem}", pointer_join(pointer, "default"),
                             f"give a default that is {describe(dtype)}", value=True)
+        for key in ("minimum", "maximum"):  # inf, NaN or past a float: no limit a value can be held to
+            bound = doc.get(key)
+            if isinstance(bound, int | float) and not isinstance(bound, bool) and not finite(bound):
+                self.report("CF107", f"'{key}' of '{name}' must be a finite number, not {bound!r}",
+                            pointer_join(pointer, key), "write a number, or leave the limit out", value=True)
         if dtype.enum is not None:
             for i, option in enumerate(dtype.enum):
                 problem = value_problem(attrs_evolve_enumless(dtype), option)

@@ -101,8 +101,8 @@ class GuardCompiler(GuardText):
     def constant(self, node: ast.Constant) -> N.Node:
         v = node.value
         ty = {bool: T.BOOL, int: T.INT, float: T.NUM, str: T.TEXT, type(None): T.NULL}.get(type(v))
-        if ty is None:
-            raise self.forbid(self.start(node), f"{type(v).__name__} values")
+        if ty is None or T.constant_problem(v):
+            raise self.forbid(self.start(node), T.constant_problem(v) or f"{type(v).__name__} values")
         return N.const(v, ty, self.text(node), self.start(node))
 
     def name(self, node: ast.Name) -> N.Node:
