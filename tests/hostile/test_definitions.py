@@ -170,6 +170,11 @@ HOSTILE: list[tuple[str, str, str, int]] = [
     ("state-key-lone-surrogate", sub("open: {label: Open}", '"op\\udfffen": {label: Open}'), "CF001", OPEN_LINE),
     ("role-lone-surrogate", sub("roles: [nurse]", 'roles: ["nu\\ud800"]'), "CF001", GUARD_LINE),
     ("data-name-lone-surrogate", sub("  b: {type: boolean}", '  "b\\udc00": {type: boolean}'), "CF001", 11),
+    ("id-trailing-line-break", sub("id: probe", 'id: "probe\\n"'), "CF107", 2),
+    ("event-trailing-line-break", sub("event: finish", 'event: "finish\\n"'), "CF107", GUARD_LINE),
+    ("state-key-trailing-line-break", sub("open: {label: Open}", '"open\\n": {label: Open}'), "CF107", OPEN_LINE),
+    ("role-key-trailing-line-break", sub("  nurse: {label: Nurse}", '  "nurse\\n": {label: Nurse}'), "CF107", 7),
+    ("data-name-trailing-line-break", sub("  b: {type: boolean}", '  "b\\n": {type: boolean}'), "CF107", 11),
     ("label-raw-control-char", sub("title: Probe", "title: Pro\x9bbe"), "CF001", 4),
     ("label-raw-escape-char", sub("title: Probe", "title: Pro\x1b[2Jbe"), "CF001", 4),
 ]
