@@ -21,6 +21,11 @@ MAX_SECONDS = 100 * SECONDS_PER_YEAR
 _DIGITS = 15  # a number with more digits is past the bound whatever its unit; int() of it is not needed
 
 
+def _amount(digits: str) -> int:
+    digits = digits.lstrip("0")
+    return int(digits or "0") if len(digits) <= _DIGITS else 10**_DIGITS
+
+
 @attrs.frozen
 class Duration:
     """An ISO-8601 duration such as ``P14D`` or ``P1M2W``. Years and months are calendar units."""
@@ -37,7 +42,7 @@ class Duration:
         m = _DURATION.match(text) if isinstance(text, str) else None
         if not m:
             return None
-        g = {k: (int(v) if len(v) <= _DIGITS else 10**_DIGITS) if v else 0 for k, v in m.groupdict().items()}
+        g = {k: _amount(v) if v else 0 for k, v in m.groupdict().items()}
         return cls(
             text,
             years=g["years"],
