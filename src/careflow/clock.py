@@ -97,12 +97,30 @@ def add_calendar(moment: datetime, years: int = 0, months: int = 0, days: int = 
     Months are added first and the day is clamped to the end of the month (31 January + 1 month is
     28 or 29 February), as people count "one month" for a deadline; then days and seconds are added
     as fixed lengths.
+
+    The result is never later than ``CALENDAR_END``: a later deadline becomes that moment, so no
+    duration and no clock overflows a date, and any time zone can still show it.
     """
-    if years or months:
-        total = moment.month - 1 + months + 12 * years
-        year, month = moment.year + total // 12, total % 12 + 1
-        day = min(moment.day, calendar.monthrange(year, month)[1])
-        moment = moment.replace(year=year, month=month, day=day)
-    if days or seconds:
-        moment = moment + timedelta(days=days, seconds=seconds)
-    return moment
+    end = CALENDAR_END if moment.tzinfo is UTC else _calendar_end_for(moment)
+    try:
+        if years or months:
+            total = moment.month - 1 + months + 12 * years
+            year, month = moment.year + total // 12, total % 12 + 1
+            day = min(moment.day, calendar.monthrange(year, month)[1])
+            moment = moment.replace(year=year, month=month, day=day)
+        if days or seconds:
+            moment = moment + timedelta(days=days, seconds=seconds)
+    except (OverflowError, ValueError):  # past the year 9999
+        return end
+    return moment if moment < end else end
+
+
+#: The latest deadline: a day before datetime's own end, so that converting it to any UTC offset (less
+#: than a day) stays a valid datetime.
+CALENDAR_END = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _calendar_end_for(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return CALENDAR_END.replace(tzinfo=None)
+    return CALENDAR_END.astimezone(moment.tzinfo)

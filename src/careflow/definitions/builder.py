@@ -24,11 +24,11 @@ from careflow.model.definition import (
     State,
     Transition,
 )
-from careflow.model.durations import Duration
+from careflow.model.durations import MAX_DURATION, MAX_DURATION_WORDS, Duration
 from careflow.model.frozen import freeze
 from careflow.model.marks import Mark, SourceMap
 from careflow.model.text import EMPTY_TEXT, Text
-from careflow.model.values import describe, value_problem
+from careflow.model.values import describe, finite, value_problem
 
 # Which top-level section a reference check depends on.
 _DEPENDS_ON = {"CF104": "/states", "CF113": "/states", "CF115": "/states", "CF105": "/roles", "CF119": "/roles",
@@ -186,6 +186,11 @@ class Builder:
             if problem:
                 self.report("CF112", f"the default of '{name}' {problem}", pointer_join(pointer, "default"),
                             f"give a default that is {describe(dtype)}", value=True)
+        for key in ("minimum", "maximum"):  # inf, NaN or past a float: no limit a value can be held to
+            bound = doc.get(key)
+            if isinstance(bound, int | float) and not isinstance(bound, bool) and not finite(bound):
+                self.report("CF107", f"'{key}' of '{name}' must be a finite number, not {bound!r}",
+                            pointer_join(pointer, key), "write a number, or leave the limit out", value=True)
         if dtype.enum is not None:
             for i, option in enumerate(dtype.enum):
                 problem = value_problem(attrs_evolve_enumless(dtype), option)
@@ -234,12 +239,7 @@ class Builder:
                         "remove 'initial', or add 'states'")
         due = None
         if "due" in doc and isinstance(doc.get("due"), str):
-            duration = Duration.parse(doc["due"])
-            if duration is None:
-                self.report("CF109", f"'{doc['due']}' is not an ISO-8601 duration", pointer_join(pointer, "due"),
-                            DURATION_HINT, value=True)
-            else:
-                due = Deadline(duration, _s(doc.get("on_due")), pointer_join(pointer, "due"))
+            due = self.deadline(doc["due"], doc.get("on_due"), pointer_join(pointer, "due"))
         elif "on_due" in doc and "due" not in doc:
             self.report("CF107", f"state '{sid}' has 'on_due' but no 'due'", pointer_join(pointer, "on_due"),
                         "add due: P14D (or the right duration)")
@@ -267,6 +267,21 @@ class Builder:
                      and self.states[c].parent == sid)
         if kept != state.children:
             self.states[sid] = State(**{**_asdict(state), "children": kept})
+
+    def deadline(self, text: str, on_due: Any, pointer: str) -> Deadline | None:
+        """The deadline ``due: text`` sets, or None and CF109: not a duration, or longer than MAX_DURATION."""
+        duration = Duration.parse(text)
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        if duration is None:
+            self.report("CF109", f"'{shown}' is not an ISO-8601 duration", pointer,
+                        DURATION_HINT, value=True)
+            return None
+        if not duration.within_bound():
+            self.report("CF109", f"'{shown}' is longer than the longest deadline allowed ({MAX_DURATION_WORDS})",
+                        pointer, f"write at most {MAX_DURATION} (or P1200M, P36525D, PT876600H); a deadline "
+                        "further away than that is no deadline: leave 'due' out", value=True)
+            return None
+        return Deadline(duration, _s(on_due), pointer)
 
     def top_initial(self, initial: Any) -> str | None:
         top = [s for s in self.state_order if self.states[s].parent is None]

@@ -18,7 +18,7 @@ from careflow.definitions import expression_nodes as N
 from careflow.definitions import expression_runtime as R
 from careflow.definitions import expression_types as T
 from careflow.definitions.expression_hints import UNDERSCORE_HINT, call_hint, mixed_hint
-from careflow.definitions.expression_parser import MAX_LENGTH, Abandon, GuardText
+from careflow.definitions.expression_parser import MAX_LENGTH, TOO_COMPLEX, TOO_COMPLEX_HINT, Abandon, GuardText
 from careflow.definitions.expression_types import Fn, Pos
 from careflow.errors import did_you_mean
 from careflow.model.datatypes import DataType
@@ -62,8 +62,8 @@ class GuardCompiler(GuardText):
     # the whole expression
     def run(self) -> N.Node | None:
         if len(self.source) > MAX_LENGTH:
-            self.report("CF401", (1, 0), f"the guard is too long ({len(self.source)} characters, at most "
-                        f"{MAX_LENGTH})", "split the condition, or compute a data field in the application")
+            self.report(TOO_COMPLEX, (1, 0), f"the guard is too long ({len(self.source)} characters, at most "
+                        f"{MAX_LENGTH})", TOO_COMPLEX_HINT)
             return None
         if not self.source.strip():
             self.report("CF401", (1, 0), "the guard is empty", "write a condition, e.g. consent_to_referral")
@@ -102,8 +102,8 @@ class GuardCompiler(GuardText):
     def constant(self, node: ast.Constant) -> N.Node:
         v = node.value
         ty = {bool: T.BOOL, int: T.INT, float: T.NUM, str: T.TEXT, type(None): T.NULL}.get(type(v))
-        if ty is None:
-            raise self.forbid(self.start(node), "this kind of value",
+        if ty is None or T.constant_problem(v):
+            raise self.forbid(self.start(node), T.constant_problem(v) or "this kind of value",
                               "use true, false, null, numbers such as 3 or 2.5, and texts in quotes")
         return N.const(v, ty, self.text(node), self.start(node))
 

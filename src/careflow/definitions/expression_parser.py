@@ -7,14 +7,21 @@ the YAML mark of the value it came from) and records diagnostics; the compiler b
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 
 from careflow.definitions.expression_types import Pos
 from careflow.errors import Diagnostic, SourceLocation
 from careflow.model.marks import Mark
 
-MAX_LENGTH = 2000
-MAX_DEPTH = 50  # far beyond real guards; keeps compiling and evaluating well inside the recursion limit
+# The bounds of a guard (docs/limits.md, "Process files"); past any of them a guard is CF408.
+MAX_LENGTH = 2000  # characters
+MAX_DEPTH = 50  # levels of parts (a + b + c is two); compiling recurses ~3 frames a level, Python allows 1000
+MAX_BRACKETS = 100  # nested ( [ { ; Python's own parser refuses more than 200
+TOO_COMPLEX = "CF408"
+TOO_COMPLEX_HINT = ("split it: compute part of it in the application and read that data field, or write "
+                    "long sums and chains with fewer terms")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
@@ -110,6 +117,8 @@ class GuardText:
         return b"\n".join(parts).decode("utf-8", "replace")
 
     def parse(self) -> ast.Expression | None:
+        if self.brackets_too_deep():
+            return None
         try:
             tree = ast.parse(self.source, mode="eval")
         except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
@@ -117,15 +126,44 @@ class GuardText:
             if wrapped is None:
                 return None
             tree = wrapped
-        deepest: list[tuple[ast.AST, int]] = [(tree.body, 1)]
-        while deepest:
-            node, depth = deepest.pop()
-            if depth > MAX_DEPTH:
-                self.report("CF401", self.start(node), "the guard is nested too deeply (more than "
-                            f"{MAX_DEPTH} levels)", "write a simpler condition")
-                return None
-            deepest.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-        return tree
+        return tree if self.shallow(tree) else None
+
+    def shallow(self, tree: ast.Expression) -> bool:
+        """True when no part lies more than MAX_DEPTH parts deep; else CF408 at the first one that does.
+
+        Only expressions count: a name's load context or an operator is no level of its own."""
+        pending: list[tuple[ast.AST, int]] = [(tree.body, 1)]
+        while pending:
+            node, depth = pending.pop()
+            if depth > MAX_DEPTH:  # always an expression: other nodes keep their parent's depth
+                self.report(TOO_COMPLEX, self.start(node), "the guard is too complex: its parts nest more "
+                            f"than {MAX_DEPTH} levels deep", TOO_COMPLEX_HINT)
+                return False
+            pending.extend((child, depth + 1 if isinstance(child, ast.expr) else depth)
+                           for child in ast.iter_child_nodes(node))
+        return True
+
+    def brackets_too_deep(self) -> bool:
+        """CF408 at the first bracket nested more than MAX_BRACKETS deep (brackets in texts and comments
+        do not count). Read with Python's own tokenizer, inside added parentheses so that line breaks
+        and indentation never stop it; a text it cannot read is left to the parser to report."""
+        if sum(self.source.count(c) for c in "([{") <= MAX_BRACKETS:
+            return False
+        depth = 0
+        try:
+            for token in tokenize.generate_tokens(io.StringIO("(\n" + self.source + "\n)").readline):
+                if token.type == tokenize.OP and token.string in "([{":
+                    depth += 1
+                    if depth > MAX_BRACKETS + 1:  # + 1: the added parenthesis
+                        (line, col) = token.start
+                        self.report(TOO_COMPLEX, (line - 1, col), "the guard is too complex: its brackets "
+                                    f"nest more than {MAX_BRACKETS} levels deep", TOO_COMPLEX_HINT)
+                        return True
+                elif token.type == tokenize.OP and token.string in ")]}":
+                    depth -= 1
+        except (tokenize.TokenError, SyntaxError):
+            pass
+        return False
 
     def parse_wrapped(self, error: Exception) -> ast.Expression | None:
         """A multi-line block scalar reads as if in parentheses; otherwise report the syntax error."""
@@ -150,8 +188,14 @@ class GuardText:
             if col < 0 or col > len(self.lines[line - 1]):
                 col = len(self.lines[line - 1])  # the error is at the end of the text
             detail = error.msg
-        else:
-            line, col, detail = 1, 0, "it is too complex"
+        elif isinstance(error, ValueError):  # a NUL character
+            line, col, detail = 1, 0, str(error)
+        else:  # RecursionError, MemoryError: Python's parser gave up
+            self.report(TOO_COMPLEX, (1, 0), "the guard is too complex for Python's parser", TOO_COMPLEX_HINT)
+            return
+        if isinstance(error, SyntaxError) and "too many nested" in detail:
+            self.report(TOO_COMPLEX, (line, col), f"the guard is too complex: {detail}", TOO_COMPLEX_HINT)
+            return
         for n, text in enumerate(self.lines, start=1):
             for pattern, message, hint in _COMMON_MISTAKES:
                 found = pattern.search(text)

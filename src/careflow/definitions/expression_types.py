@@ -7,6 +7,7 @@ mistake is reported once and not again by every enclosing operator.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,21 @@ Fn = Callable[[Mapping[str, Any], Mapping[str, Any], datetime], Any]
 Pos = tuple[int, int]  # (line, character column) within the expression; line 1-based, column 0-based
 
 FUNCTIONS: tuple[str, ...] = ("abs", "days_since", "days_until", "len", "max", "mean", "min", "round", "sum")
+
+
+def constant_problem(value: Any) -> str | None:
+    """What makes a literal unfit for a guard: 1e999 reads as infinity, and a text escape can make a lone
+    surrogate (which no output can print) or a NUL (which no data holds)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "infinite numbers (1e999 is infinity)"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "texts with a lone surrogate character (such as '\\ud800')"
+        if "\x00" in value:
+            return "texts with a NUL character"
+    return None
 
 
 def is_any(t: DataType) -> bool:

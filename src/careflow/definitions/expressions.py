@@ -20,6 +20,7 @@ import attrs
 
 from careflow.definitions import expression_nodes as N
 from careflow.definitions.expression_compiler import GuardCompiler
+from careflow.definitions.expression_parser import TOO_COMPLEX, TOO_COMPLEX_HINT
 from careflow.errors import Diagnostic
 from careflow.model.datatypes import DataType
 from careflow.model.marks import Mark
@@ -72,9 +73,9 @@ def compile_guard(source: str, scope: Scope, *, pointer: str = "", mark: Mark | 
     c = GuardCompiler(source, scope, pointer, mark, file)
     try:
         root = c.run()
-    except (RecursionError, MemoryError):  # the depth limit should prevent it; never raise anyway
+    except (RecursionError, MemoryError):  # the limits of expression_parser prevent it; never raise anyway
         root = None
-        c.report("CF401", (1, 0), "the guard is too complex", "write a simpler condition")
+        c.report(TOO_COMPLEX, (1, 0), "the guard is too complex", TOO_COMPLEX_HINT)
     if root is None or c.diagnostics:
         return None, sorted(c.diagnostics, key=lambda d: d.location.sort_key())
     return Guard(source, root, frozenset(c.data_names), frozenset(c.event_names)), []

@@ -12,6 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from careflow.definitions.schema_fast import ecma_regex
 from careflow.errors import Diagnostic, SourceLocation, did_you_mean, pointer_join
 from careflow.model.marks import Mark, SourceMap
 from careflow.model.values import show_value
@@ -37,7 +38,13 @@ def process_schema() -> dict[str, Any]:
 def _validator() -> Any:
     import jsonschema  # lazy: jsonschema is a cold-path import
 
-    return jsonschema.Draft202012Validator(process_schema())
+    def pattern(validator: Any, regex: str, instance: Any, schema: Any) -> Any:  # "$" as JSON Schema reads it
+        if validator.is_type(instance, "string") and not ecma_regex(regex).search(instance):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {regex!r}")
+
+    strict = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator, {"pattern": pattern})
+    return strict(process_schema())
 
 
 # bool before int: True is an int too
@@ -146,7 +153,7 @@ def _bad_key(path: list[str | int], key: str, where: str, at_key: SourceLocation
     """jsonschema reports a bad key at its mapping; we point at the key itself."""
     if path and path[-1] in ("label", "description", "title"):
         return Diagnostic("CF106", f"unknown language '{key}' in {where}", at_key, _LANGUAGE_HINT)
-    return Diagnostic("CF107", f"'{key}' is not a valid name in {where}", at_key, _ID_HINT)
+    return Diagnostic("CF107", f"{key!r} is not a valid name in {where}", at_key, _ID_HINT)  # repr: no raw line breaks
 
 
 def _wrong_type(path: list[str | int], expected: Any, instance: Any, where: str, at: SourceLocation) -> Diagnostic:

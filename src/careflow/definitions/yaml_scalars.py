@@ -15,6 +15,7 @@ _INF = re.compile(r"[-+]?\.(inf|Inf|INF)")
 _NAN = re.compile(r"\.(nan|NaN|NAN)")
 _SPECIAL_START = frozenset("0123456789+-.~nNtTfF")  # first characters of core-schema nulls, bools, numbers
 UNRESOLVED = object()  # a scalar that failed resolution
+_TOO_MANY_DIGITS = 10**4300  # Python's default int_max_str_digits: every integer read can be printed
 
 
 def resolve_scalar(text: str, kind: str | None = None) -> Any:
@@ -29,6 +30,8 @@ def resolve_scalar(text: str, kind: str | None = None) -> Any:
         try:
             number = int(text, 0) if text[:2] in ("0o", "0x") else int(text)  # int(.., 0) refuses 0755
         except ValueError:  # more digits than Python converts (sys.set_int_max_str_digits)
+            return UNRESOLVED
+        if abs(number) >= _TOO_MANY_DIGITS:  # a hex or octal one that could not be printed in decimal
             return UNRESOLVED
         return float(number) if kind == "float" else number
     if kind in (None, "float"):

@@ -66,6 +66,7 @@ CODES: dict[str, str] = {
     "CF405": "type-mismatch",
     "CF406": "wrong-arguments",
     "CF407": "impossible-comparison",
+    "CF408": "expression-too-complex",  # issue 11: longer or deeper than the guard limits
 }
 
 

@@ -50,7 +50,7 @@ def _is_kind(kind: str, value: Any) -> bool:
     if kind == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        return isinstance(value, int | float) and not isinstance(value, bool) and finite(value)
     if kind == "string":
         return isinstance(value, str)
     if kind == "array":
@@ -58,6 +58,18 @@ def _is_kind(kind: str, value: Any) -> bool:
     if kind == "object":
         return isinstance(value, Mapping)
     return False
+
+
+def finite(value: float) -> bool:
+    """A number that is neither infinite nor NaN, nor an integer too large for a float."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _shown(bound: float) -> str:
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)  # :g of a huge int overflows
 
 
 def _valid_format(fmt: str, value: str) -> bool:
@@ -82,9 +94,9 @@ def value_problem(dtype: DataType, value: Any, where: str = "") -> str | None:
         return f"must be one of {', '.join(show_value(e) for e in dtype.enum)}{at}, not {show_value(value)}"
     if dtype.kind in ("integer", "number"):
         if dtype.minimum is not None and value < dtype.minimum:
-            return f"must be at least {dtype.minimum:g}{at}, not {show_value(value)}"
+            return f"must be at least {_shown(dtype.minimum)}{at}, not {show_value(value)}"
         if dtype.maximum is not None and value > dtype.maximum:
-            return f"must be at most {dtype.maximum:g}{at}, not {show_value(value)}"
+            return f"must be at most {_shown(dtype.maximum)}{at}, not {show_value(value)}"
     elif dtype.kind == "string":
         if dtype.min_length is not None and len(value) < dtype.min_length:
             return f"must be at least {dtype.min_length} character(s) long{at}"
