@@ -132,6 +132,11 @@ class CaseStore(Protocol):
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> CaseStore: ...
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store (``with open_store(url) as store: ...``)."""
+
 
 def store_url(url: str | None = None) -> str:
     """``url``, else ``$CAREFLOW_STORE``, else ``sqlite:///careflow.db``."""
