@@ -112,7 +112,10 @@ class PostgresStore(SQLStore):
         self._held: dict[str, int] = {}  # inside transaction(): the cases locked FOR UPDATE, at their version
         self._top: str | None = None  # the greatest id in _held: locks are taken in id order (see _read)
         self._flushed = False  # inside transaction(): changes already sent (the locks can no longer be retaken)
-        extra = {"options": f"-c search_path={self.schema}"} if self.schema else {}
+        extra = {}
+        if self.schema:  # kept with any options the URL gives (e.g. -c default_transaction_read_only=on)
+            given = parse_qsl(urlsplit(url).query)
+            extra["options"] = " ".join([*(v for k, v in given if k == "options"), f"-c search_path={self.schema}"])
         try:
             self._conn = psycopg.connect(conninfo, autocommit=True, **extra)  # type: ignore[arg-type]
         except psycopg.Error as exc:
