@@ -299,6 +299,8 @@ def test_a_dropped_case_row_is_case_not_found(tmp_path: Path, clock: ManualClock
         with pytest.raises(StoreError) as caught:
             store.load("k1")
         assert caught.value.code == "CF952"
+        [check] = store.verify_cases()  # 'careflow audit verify' reports it: the log is still there
+        assert (check.case_id, check.ok, check.problem, check.entries) == ("k1", False, "row-missing", 1)
 
 
 def test_a_table_dropped_while_open_is_store_damaged(tmp_path: Path, clock: ManualClock) -> None:

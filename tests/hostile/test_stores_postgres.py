@@ -72,6 +72,14 @@ def test_a_table_dropped_while_open_is_store_damaged(pg_url: str) -> None:
         assert caught.value.code == "CF958"
 
 
+def test_a_deleted_case_row_is_reported_by_verify(pg_url: str) -> None:
+    _setup(pg_url, ("k1", "k2"))
+    _exec(pg_url, "DELETE FROM careflow_cases WHERE case_id = 'k1'")
+    with closing(open_store(pg_url, create=False, processes=[RELAY_C])) as store:
+        checks = {c.case_id: (c.ok, c.problem) for c in store.verify_cases()}
+        assert checks == {"k1": (False, "row-missing"), "k2": (True, None)}
+
+
 def test_a_read_only_server_reads_and_refuses_writes(pg_url: str) -> None:
     _setup(pg_url)
     read_only = pg_url + "&options=-c%20default_transaction_read_only%3Don"

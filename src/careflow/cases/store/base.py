@@ -291,6 +291,12 @@ class BaseStore(StoreUnits):
         with self._guard():
             self._flush()
             ids = [case_id] if case_id is not None else self._case_ids()
+            orphans = sorted(set(self._logged_ids()) - set(ids)) if case_id is None else []
+        for one in orphans:  # audit rows whose case row was deleted behind careflow's back
+            with self._guard():
+                count = len(self._history_rows(one))
+            yield CaseCheck(one, False, count, None, "row-missing",
+                            f"the case row is gone, but {count} audit entries remain")
         for one in ids:
             with self._guard():
                 row, rows = self._logged(one)

@@ -71,6 +71,10 @@ class StoreUnits:
     def _case_ids(self) -> list[str]:
         raise NotImplementedError
 
+    def _logged_ids(self) -> list[str]:
+        """The ids of every case with audit rows (a case whose row was deleted still has them)."""
+        raise NotImplementedError
+
     def _unit_begin(self) -> None:
         """Before the read of a read–step–commit outside ``transaction()``."""
 
