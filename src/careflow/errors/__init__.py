@@ -3,6 +3,7 @@
 - ``diagnostics``: ``Diagnostic``, ``SourceLocation``, ``CODES`` and the helpers that word them;
 - ``exceptions``: ``CareflowError`` and the errors of definitions, histories, rendering and stores;
 - ``refusals``: ``Refusal`` (what a case refuses, as data) and the ``CaseError`` tree the facades raise.
+- ``stores``: the stores' refusals to open or write (no store, not a store, damaged, read-only, bad case id).
 
 This package imports nothing else from careflow at run time, so every layer can use it.
 """
@@ -47,6 +48,14 @@ from careflow.errors.refusals import (
     RoleDenied,
     refusal_error,
 )
+from careflow.errors.stores import (
+    InvalidCaseId,
+    LockConflict,
+    NotAStore,
+    StoreDamaged,
+    StoreMissing,
+    StoreReadOnly,
+)
 
 __all__ = [
     "CODES",
@@ -66,8 +75,11 @@ __all__ = [
     "GuardFailed",
     "HistoryError",
     "HistoryFileError",
+    "InvalidCaseId",
     "InvalidData",
+    "LockConflict",
     "MissingData",
+    "NotAStore",
     "ProcessNotFound",
     "Refusal",
     "RenderError",
@@ -75,7 +87,10 @@ __all__ = [
     "SchemaTooNew",
     "Severity",
     "SourceLocation",
+    "StoreDamaged",
     "StoreError",
+    "StoreMissing",
+    "StoreReadOnly",
     "did_you_mean",
     "escape_pointer_token",
     "pointer_join",

@@ -124,10 +124,18 @@ class CaseStore(Protocol):
         """Recompute every hash chain (one case or all); with ``replay`` also replay each log and
         compare with the stored snapshot."""
 
-    def transaction(self) -> AbstractContextManager[CaseStore]:
-        """Group many ``fire``/``create``/``save`` calls into one transaction (all or nothing)."""
+    def transaction(self, lock: Iterable[str] = ()) -> AbstractContextManager[CaseStore]:
+        """Group many ``fire``/``create``/``save`` calls into one transaction (all or nothing).
+
+        ``lock``: the cases the block will change, locked up front in id order (PostgreSQL), so blocks
+        over the same cases wait for each other instead of restarting (see docs/stores.md)."""
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> CaseStore: ...
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store (``with open_store(url) as store: ...``)."""
 
 
 def store_url(url: str | None = None) -> str:
@@ -143,9 +151,14 @@ def open_store(url: str | None = None, *, create: bool = True, processes: Iterab
     - ``sqlite:///relative/cases.db``, ``sqlite:////absolute/cases.db`` — the embedded default;
     - ``postgresql://user@host:5432/db?schema=careflow`` — several application servers.
 
-    ``create=False`` refuses to create a missing SQLite file. ``processes`` are definitions (or
-    compiled processes) the store's cases run on; others are found with ``resolver`` (default: the
-    process search path, version checked).
+    ``create``: whether a store may be initialised here — a missing SQLite file (its directory must
+    exist), an empty file, a PostgreSQL schema without careflow's tables. With ``create=False`` (what
+    every reading tool and the CLI's read commands use) those raise ``StoreMissing`` and nothing is
+    written. Either way a file that is not a careflow store (a directory, a text file, another
+    program's SQLite database) is refused unchanged (``NotAStore``), a damaged store raises
+    ``StoreDamaged``, and a read-only database opens for reading (writes raise ``StoreReadOnly``).
+    ``processes`` are definitions (or compiled processes) the store's cases run on; others are found
+    with ``resolver`` (default: the process search path, version checked).
     """
     url = store_url(url)
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
@@ -161,7 +174,7 @@ def open_store(url: str | None = None, *, create: bool = True, processes: Iterab
     if scheme in ("postgresql", "postgres"):
         from careflow.cases.store.postgres import PostgresStore
 
-        return PostgresStore(url, **options)
+        return PostgresStore(url, create=create, **options)
     raise StoreError(f"unknown store URL '{url}'",
                      "use memory:, sqlite:///path/cases.db or postgresql://user@host:port/db")
 

@@ -26,6 +26,7 @@ from careflow.cases.store.codec import (
     decode,
     seal_rows,
 )
+from careflow.cases.store.ids import check_case_id, check_stored_id, child_of, shown
 from careflow.cases.store.units import StoreUnits
 from careflow.cases.store.verify import check_case
 from careflow.clock import SYSTEM_CLOCK, Clock
@@ -34,6 +35,7 @@ from careflow.errors import (
     CaseError,
     CaseNotFound,
     ConcurrentUpdate,
+    InvalidCaseId,
     StoreError,
     refusal_error,
 )
@@ -99,6 +101,7 @@ class BaseStore(StoreUnits):
 
     def create(self, case: Case) -> int:
         with self._guard(), self._unit():
+            self._admit(case.case_id)
             compiled = self._known(case.compiled)
             self._write([change(compiled, case.snapshot, case.history, 1, None)])
         self._remember(case, 1)
@@ -113,6 +116,11 @@ class BaseStore(StoreUnits):
             raise StoreError(f"case '{case.case_id}' was not loaded from or created in this store",
                              "use store.load(case_id) or store.create(case) first")
         version, committed = mark
+        children = {link.case_id for link in case.snapshot.links if link.kind == "child"}
+        for child in spawned:
+            if child.case_id not in children:
+                raise InvalidCaseId(shown(child.case_id), f"is not a case that '{case.case_id}' spawned",
+                                    "pass only the cases its handoffs opened (FireResult.spawned)")
         with self._guard(), self._unit():
             row = self._row(case.case_id)
             if row.version != version:
@@ -145,6 +153,7 @@ class BaseStore(StoreUnits):
 
     def _cycle(self, case_id: str, run: Run, now: datetime | None, retries: int) -> Fired:
         """Read, step, commit; on ``ConcurrentUpdate`` read again and re-decide, ``retries`` times."""
+        check_stored_id(case_id)
         attempt = 0
         while True:
             attempt += 1
@@ -191,11 +200,13 @@ class BaseStore(StoreUnits):
         """The case a ``spawned`` entry opens, created in the same transaction as its parent's step."""
         child, opening = open_child(compiled, case_id, entry, when)
         assert opening.snapshot is not None and opening.entry is not None
+        check_stored_id(opening.snapshot[0])  # a child's id grows with each handoff: refused past the limit
         return change(self._known(child), opening.snapshot, seal_all([opening.entry]), 1, None)
 
     # -- reading ------------------------------------------------------------------------------------
 
     def get(self, case_id: str) -> CaseInfo:
+        check_stored_id(case_id)
         with self._guard():
             self._flush()
             found = self._select(case_id, None, None, None, None, 1)
@@ -205,6 +216,7 @@ class BaseStore(StoreUnits):
 
     def snapshot(self, case_id: str) -> dict[str, Any]:
         """The stored snapshot JSON of a case (what ``Case.to_json`` writes besides the history)."""
+        check_stored_id(case_id)
         with self._guard():
             self._flush()
             return dict(json.loads(self._row(case_id).snapshot))
@@ -219,6 +231,26 @@ class BaseStore(StoreUnits):
         """Open cases with a pending deadline at or before ``at`` (default: now), earliest first."""
         return self.query(due_before=at if at is not None else self.clock.now(), closed=False)
 
+    def _admit(self, case_id: str) -> None:
+        """Refuse a new case's id outside the limit, or a child's id its parent's log does not name (so
+        nobody can take a child's id before the handoff that opens it)."""
+        family = child_of(case_id) if type(case_id) is str else None
+        if family is None:
+            check_case_id(case_id)
+            return
+        check_stored_id(case_id)
+        parent, seq = family
+        try:
+            self._flush()
+            named = [json.loads(r[3]).get("ref") or {} for r in self._history_rows(parent) if r[0] == seq]
+        except (ValueError, AttributeError):
+            named = []
+        if not any(isinstance(ref, dict) and ref.get("case_id") == case_id for ref in named):
+            raise InvalidCaseId(shown(case_id), f"has the form of a child of '{parent}', but that case's log "
+                                                f"does not name it at seq {seq}",
+                                "store the parent first (or save(parent, spawned=[child])); ids with ':' "
+                                "are kept for the cases handoffs open")
+
     def _logged(self, case_id: str) -> tuple[Row, list[tuple[int, str, str, str]]]:
         """The case row and its audit rows up to the row's ``seq``, read in one consistent view."""
         with self._reading():
@@ -226,12 +258,14 @@ class BaseStore(StoreUnits):
             return row, [r for r in self._history_rows(case_id) if r[0] <= row.seq]
 
     def history(self, case_id: str) -> tuple[AuditEntry, ...]:
+        check_stored_id(case_id)
         with self._guard():
             self._flush()
             _, rows = self._logged(case_id)
         return tuple(AuditEntry.from_json(json.loads(r[3])) for r in rows)
 
     def load(self, case_id: str) -> Case:
+        check_stored_id(case_id)
         with self._guard():
             self._flush()
             row, rows = self._logged(case_id)
@@ -252,9 +286,17 @@ class BaseStore(StoreUnits):
     # -- verification -------------------------------------------------------------------------------
 
     def verify_cases(self, case_id: str | None = None, *, replay: bool = True) -> Iterator[CaseCheck]:
+        if case_id is not None:
+            check_stored_id(case_id)
         with self._guard():
             self._flush()
             ids = [case_id] if case_id is not None else self._case_ids()
+            orphans = sorted(set(self._logged_ids()) - set(ids)) if case_id is None else []
+        for one in orphans:  # audit rows whose case row was deleted behind careflow's back
+            with self._guard():
+                count = len(self._history_rows(one))
+            yield CaseCheck(one, False, count, None, "row-missing",
+                            f"the case row is gone, but {count} audit entries remain")
         for one in ids:
             with self._guard():
                 row, rows = self._logged(one)

@@ -82,6 +82,9 @@ class MemoryStore(BaseStore):
     def _case_ids(self) -> list[str]:
         return sorted(self._cases)
 
+    def _logged_ids(self) -> list[str]:
+        return sorted(k for k, v in self._audit.items() if v)
+
     def tamper(self, case_id: str, seq: int, entry: str) -> None:
         """Replace an audit row's entry JSON behind the store's back (tests of ``verify``)."""
         rows = self._audit[case_id]

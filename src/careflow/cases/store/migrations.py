@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from careflow.errors import SchemaTooNew
+from careflow.errors import SchemaTooNew, StoreDamaged, StoreMissing, StoreReadOnly
 
 
 class Migration(NamedTuple):
@@ -107,8 +107,39 @@ def pending(current: int, migrations: tuple[Migration, ...], where: str) -> list
     return [m for m in migrations if m.version > current]
 
 
+#: The tables a careflow store has once its first migration ran.
+TABLES = ("careflow_cases", "careflow_audit")
+
+
+def check_tables(version: int, tables: set[str], where: str, *, create: bool, read_only: bool) -> None:
+    """Refuse a store whose tables do not fit its recorded version, before anything is written.
+
+    ``tables``: careflow's table names present (``careflow_schema`` included). A store with no careflow
+    table at all is initialised only when ``create`` is set (and the database is writable)."""
+    present = [t for t in TABLES if t in tables]
+    if VERSION_TABLE not in tables and present:
+        raise StoreDamaged(f"{where}: table {VERSION_TABLE} is missing, but {', '.join(present)} exist",
+                           "restore the database from a backup; careflow did not change it")
+    if version == 0 and present:
+        raise StoreDamaged(f"{where}: table {VERSION_TABLE} records no schema version, but {', '.join(present)} "
+                           "exist (its rows were deleted?)", "restore the database from a backup, or put back "
+                           f"the row (1, 'cases, append-only audit', <time>) of {VERSION_TABLE} if the tables "
+                           "are intact; careflow did not change it")
+    missing = [t for t in TABLES if t not in tables]
+    if version > 0 and missing:
+        raise StoreDamaged(f"{where}: careflow schema version {version}, but table {', '.join(missing)} is missing",
+                           "restore the database from a backup; careflow did not change it")
+    if version == 0 and not create:
+        raise StoreMissing(f"no careflow database at {where} (nothing was created)",
+                           "check the path or CAREFLOW_STORE; a store is created by 'careflow case open' "
+                           "or open_store(url, create=True)")
+    if version == 0 and read_only:
+        raise StoreReadOnly(f"cannot create a careflow store at {where}: the database is read-only",
+                            "create the store where this process may write")
+
+
 def latest(migrations: tuple[Migration, ...]) -> int:
     return migrations[-1].version
 
 
-__all__ = ["POSTGRES", "SQLITE", "VERSION_TABLE", "Migration", "latest", "pending"]
+__all__ = ["POSTGRES", "SQLITE", "TABLES", "VERSION_TABLE", "Migration", "check_tables", "latest", "pending"]

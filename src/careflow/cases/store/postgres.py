@@ -12,6 +12,7 @@ Inside ``transaction()`` rows are read ``FOR UPDATE`` instead, so a batch never 
 from __future__ import annotations
 
 import re
+import time
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,8 +24,10 @@ import psycopg
 from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
 
+from careflow.cases.store.cache import RowCache
 from careflow.cases.store.codec import Change, Row
-from careflow.cases.store.migrations import POSTGRES, VERSION_TABLE, pending
+from careflow.cases.store.ids import shown
+from careflow.cases.store.migrations import POSTGRES, TABLES, VERSION_TABLE, check_tables, pending
 from careflow.cases.store.sql import (
     AUDIT_COLUMNS,
     CASE_COLUMNS,
@@ -35,11 +38,12 @@ from careflow.cases.store.sql import (
     columns,
     update_params,
 )
-from careflow.errors import ConcurrentUpdate, StoreError
+from careflow.errors import ConcurrentUpdate, LockConflict, StoreDamaged, StoreError, StoreReadOnly
 
 # The write statements take their parameters in binary (%b): text arrays of entry JSON would otherwise be
 # quoted and escaped character by character on the client, which cost more than the round trip.
 # The batch forms send one array per column (unnest) instead of one statement per row.
+_NOWAIT_PAUSES = (0.0, 0.002, 0.005, 0.01, 0.02, 0.04)  # seconds: at most ~80 ms before the locks are retaken
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _INSERT = (
     f"INSERT INTO careflow_cases ({CASE_COLUMNS}) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
@@ -100,12 +104,18 @@ class PostgresStore(SQLStore):
     dialect = DIALECT
     _conn: psycopg.Connection[Any]
 
-    def __init__(self, url: str, **options: Any) -> None:
+    def __init__(self, url: str, *, create: bool = True, **options: Any) -> None:
         super().__init__(url, **options)
         conninfo, self.schema, self.shown = parse_url(url)
-        self._rows: dict[str, Row] = {}  # rows this connection committed last (see _step_row)
+        self._rows = RowCache()  # rows this connection committed last (see _step_row), bounded by bytes
         self._cached = False
-        extra = {"options": f"-c search_path={self.schema}"} if self.schema else {}
+        self._held: dict[str, int] = {}  # inside transaction(): the cases locked FOR UPDATE, at their version
+        self._top: str | None = None  # the greatest id in _held: locks are taken in id order (see _read)
+        self._flushed = False  # inside transaction(): changes already sent (the locks can no longer be retaken)
+        extra = {}
+        if self.schema:  # kept with any options the URL gives (e.g. -c default_transaction_read_only=on)
+            given = parse_qsl(urlsplit(url).query)
+            extra["options"] = " ".join([*(v for k, v in given if k == "options"), f"-c search_path={self.schema}"])
         try:
             self._conn = psycopg.connect(conninfo, autocommit=True, **extra)  # type: ignore[arg-type]
         except psycopg.Error as exc:
@@ -116,15 +126,19 @@ class PostgresStore(SQLStore):
             raise StoreError(f"bad PostgreSQL URL '{self.shown}': {exc}",
                              "write postgresql://user@host:5432/dbname[?schema=NAME]") from exc
         try:
-            self._open()
+            self._open(create)
         except BaseException:
             self._conn.close()
             raise
 
-    def _open(self) -> None:
+    def _open(self, create: bool) -> None:
         try:
             version = self._schema_version()
             pending(version, POSTGRES, self.shown)
+            found = self._conn.execute("SELECT t FROM unnest(%s::text[]) t WHERE to_regclass(t) IS NOT NULL",
+                                       ([VERSION_TABLE, *TABLES],)).fetchall()
+            where = f"{self.shown} (schema {self.schema or 'on the search path'})"
+            check_tables(version, {r[0] for r in found}, where, create=create, read_only=False)
             if version < POSTGRES[-1].version:
                 self._migrate()
         except psycopg.Error as exc:
@@ -161,6 +175,15 @@ class PostgresStore(SQLStore):
         text = str(exc).strip()
         if isinstance(exc, pgerrors.InsufficientPrivilege):
             return StoreError(f"PostgreSQL refused: {text}", "see docs/stores.md for the roles careflow needs")
+        if isinstance(exc, pgerrors.ReadOnlySqlTransaction):
+            return StoreReadOnly(f"PostgreSQL at {self.shown} is read-only here: {text}",
+                                 "cases can be read, not changed; write through the primary server or a role "
+                                 "whose transactions are not read-only")
+        if isinstance(exc, pgerrors.UndefinedTable):
+            return StoreDamaged(f"PostgreSQL at {self.shown} lost part of careflow's schema: {text}",
+                                "restore the schema from a backup")
+        if isinstance(exc, pgerrors.LockNotAvailable):
+            return LockConflict(f"PostgreSQL at {self.shown}: {text}", "retry the transaction")
         if isinstance(exc, pgerrors.DeadlockDetected | pgerrors.SerializationFailure):
             return StoreError(f"PostgreSQL aborted the transaction: {text}", "retry the transaction")
         if isinstance(exc, psycopg.OperationalError):
@@ -174,6 +197,8 @@ class PostgresStore(SQLStore):
         return self._conn.info.transaction_status != TransactionStatus.IDLE
 
     def _begin(self) -> None:
+        self._held.clear()
+        self._top, self._flushed = None, False
         self._conn.execute("BEGIN")
 
     def _commit(self) -> None:
@@ -193,7 +218,7 @@ class PostgresStore(SQLStore):
 
     def _forget(self, changes: Sequence[Change]) -> None:
         for ch in changes:
-            self._rows.pop(ch.case_id, None)
+            self._rows.pop(ch.case_id)
 
     def _unit_write(self, changes: Sequence[Change]) -> None:
         try:
@@ -216,9 +241,7 @@ class PostgresStore(SQLStore):
                 stale = ConcurrentUpdate(ch.case_id, ch.expected or 0, None if row is None else row.version)
                 stale.cached = self._cached
                 raise stale
-            if len(self._rows) >= 10_000:
-                self._rows.clear()
-            self._rows[ch.case_id] = ch.row()
+            self._rows.put(ch.row())
             return
         self._begin()
         self._apply(changes)
@@ -226,7 +249,59 @@ class PostgresStore(SQLStore):
 
     def _apply(self, changes: Sequence[Change]) -> None:
         self._forget(changes)
-        super()._apply(changes)
+        self._flushed = self._flushed or bool(self._tx)
+        super()._apply(sorted(changes, key=lambda ch: ch.case_id))  # inserts lock keys in id order too
+
+    # -- lock order ---------------------------------------------------------------------------------
+    # Inside transaction() a case is locked (FOR UPDATE) when the block first reads it. Waiting for a
+    # lock only on ids above every id already held cannot close a cycle, so blocks cannot deadlock
+    # each other. A case that sorts below one already held is tried without waiting (NOWAIT); if
+    # another block holds it, and nothing of this block was sent yet (writes wait in _pending until
+    # commit), every lock is dropped and taken again in id order, and the block goes on unchanged
+    # provided none of its cases moved meanwhile (else ConcurrentUpdate: decide again).
+
+    def _read(self, case_id: str, lock: bool) -> Row | None:
+        if not (lock and self._tx):
+            return super()._read(case_id, lock)
+        if self._top is None or case_id > self._top:
+            row = super()._read(case_id, True)
+        else:
+            row = self._read_out_of_order(case_id)
+        if row is not None:
+            self._held[case_id] = row.version
+            self._top = case_id if self._top is None or case_id > self._top else self._top
+        return row
+
+    def _read_out_of_order(self, case_id: str) -> Row | None:
+        conn = self._conn
+        conn.execute("SAVEPOINT careflow_lock")  # a refused NOWAIT must not abort the whole block
+        for pause in _NOWAIT_PAUSES:  # the holder is often just finishing: a short poll spares a restart
+            time.sleep(pause)
+            try:
+                found = conn.execute(self.dialect.read_locked + " NOWAIT", (case_id,)).fetchone()
+            except pgerrors.LockNotAvailable:
+                conn.execute("ROLLBACK TO SAVEPOINT careflow_lock")
+                continue
+            conn.execute("RELEASE SAVEPOINT careflow_lock")
+            return None if found is None else Row(*found)
+        if self._flushed:
+            raise LockConflict(f"case {shown(case_id)} is locked by another transaction, and this one already "
+                               "sent changes to cases after it in id order (nothing is committed)",
+                               "retry the transaction, or name its cases in store.transaction(lock=[...])")
+        conn.execute("ROLLBACK")  # nothing was sent: dropping the locks loses nothing
+        self._conn.execute("BEGIN")
+        held, self._held, self._top = self._held, {}, None
+        row = None
+        for one in sorted([*held, case_id]):
+            found = super()._read(one, True)  # in id order: this wait cannot deadlock
+            if one == case_id:
+                row = found
+            elif found is None or found.version != held[one]:
+                raise ConcurrentUpdate(one, held[one], None if found is None else found.version)
+            else:
+                self._held[one] = held[one]
+            self._top = one
+        return row
 
     def _unit_end(self, ok: bool) -> None:
         if not ok and self._in_tx():

@@ -29,6 +29,7 @@ UPDATED_COLUMNS = "state, closed, due_at, version, seq, head, snapshot"  # the o
 READ = f"SELECT {ROW_COLUMNS} FROM careflow_cases WHERE case_id = ?"
 HISTORY = "SELECT seq, hash, prev_hash, entry FROM careflow_audit WHERE case_id = ? ORDER BY seq"
 CASE_IDS = "SELECT case_id FROM careflow_cases ORDER BY case_id"
+LOGGED_IDS = "SELECT DISTINCT case_id FROM careflow_audit ORDER BY case_id"
 SELECT = f"SELECT {INFO_COLUMNS} FROM careflow_cases"
 INSERT_CASE = f"INSERT INTO careflow_cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 UPDATE_CASE = ("UPDATE careflow_cases SET state = ?, closed = ?, due_at = ?, version = ?, seq = ?, head = ?, "
@@ -130,6 +131,9 @@ class SQLStore(BaseStore):
 
     def _case_ids(self) -> list[str]:
         return [r[0] for r in self._conn.execute(self.dialect.case_ids).fetchall()]
+
+    def _logged_ids(self) -> list[str]:
+        return [r[0] for r in self._conn.execute(LOGGED_IDS).fetchall()]
 
     def _select(self, case_id: str | None, process_id: str | None, state: str | None,
                 due_before: datetime | None, closed: bool | None, limit: int | None) -> list[CaseInfo]:

@@ -13,18 +13,20 @@ migrations.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from careflow.cases.store.codec import Change
-from careflow.cases.store.migrations import SQLITE, VERSION_TABLE, pending
+from careflow.cases.store.migrations import SQLITE, TABLES, VERSION_TABLE, check_tables, pending
 from careflow.cases.store.sql import Dialect, SQLStore
-from careflow.errors import StoreError
+from careflow.errors import NotAStore, StoreDamaged, StoreError, StoreMissing, StoreReadOnly
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -68,14 +70,67 @@ def check_header(path: Path) -> None:
     with path.open("rb") as f:
         header = f.read(100)
     if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
-        raise StoreError(f"{path} is not a SQLite database", "check the path; careflow will not touch this file")
+        raise NotAStore(f"{path} is not a SQLite database", "check the path; careflow will not touch this file")
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
     valid = header[92:96] == header[24:28]  # the page count is only meaningful when these agree
     # With a WAL file left over, recovery may still be due and the main file legitimately short.
     if valid and pages and not path.with_name(path.name + "-wal").exists() and size < pages * page_size:
-        raise StoreError(f"{path} is truncated: {size} bytes, its header says {pages * page_size}", _HINT_DAMAGED)
+        raise StoreDamaged(f"{path} is truncated: {size} bytes, its header says {pages * page_size}", _HINT_DAMAGED)
+
+
+def inspect_path(path: Path, create: bool) -> bool:
+    """Refuse what cannot be a careflow store before SQLite opens it (a FIFO would hang, a directory or
+    a text file is not ours); True when the store may only be read (a read-only file, directory or mount)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if not create:
+            raise StoreMissing(f"no careflow database at {path} (nothing was created)",
+                               "check the path or CAREFLOW_STORE; a store is created by 'careflow case open' "
+                               "or open_store(url, create=True)") from None
+        if not path.parent.is_dir():
+            raise StoreError(f"cannot create {path}: directory {path.parent} does not exist",
+                             "create the directory first") from None
+        if not os.access(path.parent, os.W_OK):
+            raise StoreReadOnly(f"cannot create {path}: directory {path.parent} is read-only",
+                                "create the store where this process may write") from None
+        return False
+    except OSError as exc:
+        raise StoreError(f"cannot open {path}: {exc.strerror}", "check the path and its permissions") from exc
+    if stat.S_ISDIR(mode):
+        raise NotAStore(f"{path} is a directory", "give the path of a database file")
+    if not stat.S_ISREG(mode):
+        raise NotAStore(f"{path} is not a regular file", "give the path of a database file")
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read {path}: permission denied", "check the file's permissions")
+    if path.stat().st_size == 0 and not create:
+        raise StoreMissing(f"{path} is an empty file, not a careflow database (it was not changed)",
+                           "give the path of a careflow store; to make one in this file, open a case with "
+                           "'careflow case open' or use open_store(url, create=True)")
+    check_header(path)
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def connect(path: Path, timeout: float, read_only: bool) -> sqlite3.Connection:
+    """A connection; a read-only store is opened ``mode=ro``, or, where SQLite cannot make its shared-memory
+    file (a read-only directory) and no write-ahead log is pending, as immutable."""
+    def open_uri(target: str, uri: bool) -> sqlite3.Connection:
+        return sqlite3.connect(target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=uri)
+
+    if not read_only:
+        return open_uri(str(path), False)
+    base = "file:" + quote(str(path.absolute()))
+    conn = open_uri(base + "?mode=ro", True)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        if path.with_name(path.name + "-wal").exists():
+            raise
+    return open_uri(base + "?mode=ro&immutable=1", True)
 
 
 class SQLiteStore(SQLStore):
@@ -86,16 +141,8 @@ class SQLiteStore(SQLStore):
         super().__init__(url, **options)
         path, opts = parse_url(url)
         self.path = path
-        if path.is_dir():
-            raise StoreError(f"{path} is a directory", "give the path of a database file")
-        if not path.exists():
-            if not create:
-                raise StoreError(f"no careflow database at {path}", "check the path or CAREFLOW_STORE")
-            if not path.parent.is_dir():
-                raise StoreError(f"cannot create {path}: directory {path.parent} does not exist",
-                                 "create the directory first")
-        else:
-            check_header(path)
+        self.create_ok = create
+        self.read_only = inspect_path(path, create)
         try:
             timeout = float(opts.get("timeout", "30"))
         except ValueError as exc:
@@ -104,7 +151,7 @@ class SQLiteStore(SQLStore):
         if synchronous not in ("NORMAL", "FULL"):
             raise StoreError(f"bad synchronous in '{url}'", "use NORMAL (default) or FULL")
         try:
-            self._conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
+            self._conn = connect(path, timeout, self.read_only)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {path}: {exc}", "check the path and its permissions") from exc
         try:
@@ -116,24 +163,32 @@ class SQLiteStore(SQLStore):
     def _open(self, synchronous: str) -> None:
         try:
             version = self._schema_version()  # a read: refuses foreign, damaged and newer files unchanged
-            pending(version, SQLITE, str(self.path))
+            todo = pending(version, SQLITE, str(self.path))
+            if todo and version and self.read_only:
+                raise StoreReadOnly(f"{self.path} has careflow schema version {version} and needs an upgrade, "
+                                    "but it is read-only", "open it once where it may be written")
+            if self.read_only:
+                return
             if self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={synchronous}")
-            if version < SQLITE[-1].version:
+            if todo:
                 self._migrate()
         except sqlite3.Error as exc:
             raise (self._translate(exc) or StoreError(str(exc))) from exc
 
     def _schema_version(self) -> int:
         tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if VERSION_TABLE not in tables:
-            if tables:
-                raise StoreError(f"{self.path} is a SQLite database, but not a careflow one "
-                                 f"(it has tables {', '.join(sorted(tables)[:5])})",
-                                 "use a separate file for careflow; this one was not changed")
-            return 0
-        return int(self._conn.execute(f"SELECT coalesce(max(version), 0) FROM {VERSION_TABLE}").fetchone()[0])
+        ours = {t for t in tables if t in (VERSION_TABLE, *TABLES)}
+        if tables and not ours:
+            raise NotAStore(f"{self.path} is a SQLite database, but not a careflow one "
+                            f"(it has tables {', '.join(sorted(tables)[:5])})",
+                            "use a separate file for careflow; this one was not changed")
+        version = 0
+        if VERSION_TABLE in tables:
+            version = int(self._conn.execute(f"SELECT coalesce(max(version), 0) FROM {VERSION_TABLE}").fetchone()[0])
+        check_tables(version, ours, str(self.path), create=self.create_ok, read_only=self.read_only)
+        return version
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -162,12 +217,22 @@ class SQLiteStore(SQLStore):
             return StoreError(f"{self.path} is busy: {text}", "another process holds the write lock; retry, or "
                               "raise the busy timeout (?timeout=SECONDS)")
         if isinstance(exc, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text):
-            return StoreError(f"{self.path} is damaged or not a SQLite database: {text}", _HINT_DAMAGED)
+            return StoreDamaged(f"{self.path} is damaged or not a SQLite database: {text}", _HINT_DAMAGED)
+        if "no such table" in text:
+            return StoreDamaged(f"{self.path} lost part of careflow's schema: {text}", _HINT_DAMAGED)
+        if "readonly" in text or "read-only" in text:
+            return self._read_only()
         return StoreError(f"SQLite error on {self.path}: {text}", "check the file, its directory and free space")
 
     # -- primitives ---------------------------------------------------------------------------------
 
+    def _read_only(self) -> StoreReadOnly:
+        return StoreReadOnly(f"{self.path} is read-only: cases can be read, not changed",
+                             "write through a store opened where the file and its directory are writable")
+
     def _begin(self) -> None:
+        if self.read_only:
+            raise self._read_only()
         self._conn.execute("BEGIN IMMEDIATE")
 
     def _commit(self) -> None:
@@ -178,6 +243,8 @@ class SQLiteStore(SQLStore):
             self._conn.execute("ROLLBACK")
 
     def _unit_begin(self) -> None:
+        if self.read_only:
+            raise self._read_only()
         self._conn.execute("BEGIN IMMEDIATE")  # read under the write lock: nobody commits in between
 
     def _unit_write(self, changes: Sequence[Change]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Self
@@ -18,6 +18,7 @@ from typing import Any, Self
 from careflow.cases.case import Case
 from careflow.cases.store import CaseInfo
 from careflow.cases.store.codec import Change, EntryRow, Row, dumps, snapshot_json
+from careflow.cases.store.ids import check_stored_id
 from careflow.errors import CareflowError, CaseExists, CaseNotFound, StoreError
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.fields import Snapshot
@@ -68,6 +69,10 @@ class StoreUnits:
         raise NotImplementedError
 
     def _case_ids(self) -> list[str]:
+        raise NotImplementedError
+
+    def _logged_ids(self) -> list[str]:
+        """The ids of every case with audit rows (a case whose row was deleted still has them)."""
         raise NotImplementedError
 
     def _unit_begin(self) -> None:
@@ -173,15 +178,24 @@ class StoreUnits:
         else:
             self._track[case] = mark
 
-    def transaction(self) -> Any:
-        return self._transaction()
+    def transaction(self, lock: Iterable[str] = ()) -> Any:
+        return self._transaction(lock)
+
+    def _lock_ahead(self, case_ids: Iterable[str]) -> None:
+        """Read (and where the backend locks rows, lock) ``case_ids`` in one order: sorted by id."""
+        for case_id in sorted(set(case_ids)):
+            if case_id not in self._cache:
+                row = self._read(check_stored_id(case_id), True)
+                if row is not None:
+                    self._cache[case_id] = row
 
     @contextmanager
-    def _transaction(self) -> Iterator[Self]:
+    def _transaction(self, lock: Iterable[str]) -> Iterator[Self]:
         with self._guard():
             if self._tx:
                 self._tx += 1
                 try:
+                    self._lock_ahead(lock)
                     yield self
                 finally:
                     self._tx -= 1
@@ -189,6 +203,7 @@ class StoreUnits:
             self._begin()
             self._tx = 1
             try:
+                self._lock_ahead(lock)
                 yield self
                 self._flush()
                 self._commit()
