@@ -8,6 +8,7 @@ the reader can tell) it must point at. The files go through ``read_history`` (th
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +223,58 @@ def test_a_document_past_the_size_limit_is_refused(tmp_path: Path, monkeypatch: 
     path.write_text(json.dumps({"entries": [OPENED, OPENED, OPENED]}, indent=2), "utf-8")
     exc = _first(path)
     assert exc.diagnostics[0].code == "CF006" and "JSON Lines" in (exc.diagnostics[0].hint or "")
+
+
+# -- case import: the case JSON is read as the history reader reads JSON -------------------------------
+
+_CASE_HEAD = '{"format": "careflow.case/1", "process_id": "psht", "data": {"v": @}}'
+IMPORTS: list[tuple[str, bytes, str, int, int | None]] = [
+    ("deep-nesting", _CASE_HEAD.replace("@", "[" * 100_000 + "]" * 100_000).encode(), "CF005", 1,
+     _CASE_HEAD.index("@") + DEEP - 2),
+    ("deep-nesting-later-line", ("{\n" + _CASE_HEAD[1:].replace("@", "{\"a\":" * 3000 + "1" + "}" * 3000)).encode(),
+     "CF005", 2, None),
+    ("int-past-4300-digits", _CASE_HEAD.replace("@", HUGE).encode(), "CF006", 1, _CASE_HEAD.index("@") + 1),
+    ("nan", _CASE_HEAD.replace("@", "NaN").encode(), "CF107", 1, None),
+    ("float-overflow", _CASE_HEAD.replace("@", "1e999").encode(), "CF107", 1, None),
+    ("lone-surrogate", _CASE_HEAD.replace("@", '"\\ud800"').encode(), "CF107", 1, None),
+    ("invalid-utf8", _CASE_HEAD.replace("@", '"\xff"').encode("latin-1"), "CF009", 1, _CASE_HEAD.index("@") + 2),
+    ("duplicate-key", _CASE_HEAD.replace("@}}", '1}, "process_id": "other"}').encode(), "CF002", 1, None),
+    ("not-json", b'{"format": ', "CF001", 1, None),
+]
+
+
+@pytest.mark.parametrize(("content", "code", "line", "column"), [pytest.param(*c[1:], id=c[0]) for c in IMPORTS])
+def test_case_import_of_hostile_json_is_a_located_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        content: bytes, code: str, line: int,
+                                                        column: int | None) -> None:
+    from careflow.cli.main import main
+
+    path = tmp_path / "case.json"
+    path.write_bytes(content)
+    assert main(["case", "import", str(path), "--store", f"sqlite:///{tmp_path}/cases.db"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    where = f":{column}" if column is not None else r"(:\d+)?"
+    assert re.search(rf"^{re.escape(str(path))}:{line}{where}: error {code} ", err), err
+    assert len(err.splitlines()) <= 3  # one diagnostic and its hint, not a dump of the input
+
+
+# -- diagnostics are capped ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "bad"), [("syntax.jsonl", "{not json"), ("schema.jsonl", '{"kind": "opened"}'),
+                                           ("lines.json", "[1, 2, 3")])
+def test_a_million_bad_lines_give_a_hundred_diagnostics_and_a_count(tmp_path: Path, name: str, bad: str) -> None:
+    from careflow.history.jsontext import MAX_DIAGNOSTICS
+
+    path = tmp_path / name
+    lines = 5_000 if name == "schema.jsonl" else 200_000  # the schema's wording is slower; the cap is the same
+    path.write_text((bad + "\n") * lines, "utf-8")
+    exc = _first(path)
+    if name == "lines.json":  # a JSON document stops at its first error
+        assert len(exc.diagnostics) == 1
+        return
+    assert len(exc.diagnostics) == MAX_DIAGNOSTICS + 1
+    more = re.match(r"(\d+) more problem\(s\) not shown", exc.diagnostics[-1].message)
+    assert more is not None and int(more.group(1)) >= lines - MAX_DIAGNOSTICS
+    assert len(exc.format().splitlines()) <= 2 * MAX_DIAGNOSTICS + 2
