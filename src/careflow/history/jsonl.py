@@ -61,14 +61,17 @@ def read_entries(lines: Iterable[tuple[int, bytes | str | None]], file: str | No
     """(entry, its line's text, line number) for each entry, while ``problems`` is empty; then the rest of
     the lines are only checked, and at the end ``HistoryFileError`` is raised if anything was wrong."""
     index = 0
+    bad = False  # a problem was found: entries are checked, no longer handed on
     for number, raw in lines:
         if raw is None:
+            bad = True
             problems.add([Diagnostic("CF006", f"the line is longer than {MAX_LINE_BYTES} bytes",
                                      SourceLocation(file, number), "JSON Lines hold one entry a line")])
             index += 1
             continue
         text = raw if isinstance(raw, str) else _decoded(raw, number, file, problems)
         if text is None:
+            bad = True
             index += 1
             continue
         if number == 1 and text.startswith("\ufeff"):
@@ -78,7 +81,9 @@ def read_entries(lines: Iterable[tuple[int, bytes | str | None]], file: str | No
             continue
         entry = _entry(text, index, number, file, problems)
         index += 1
-        if entry is not None and not problems:
+        if entry is None:
+            bad = True
+        elif not bad:
             yield entry, text, number
     if problems:
         raise problems.error()
@@ -95,7 +100,7 @@ def _decoded(raw: bytes, number: int, file: str | None, problems: Problems) -> s
 
 def _entry(text: str, index: int, number: int, file: str | None, problems: Problems) -> Entry | None:
     """The entry on one line, or None after adding what is wrong with it to ``problems``."""
-    obj = parse_json(text, file, number, quick_keys=True)
+    obj = parse_json(text, file, number)
     if isinstance(obj, Diagnostic):
         problems.add([obj])
         return None

@@ -65,17 +65,14 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-_FAST = json.JSONDecoder(parse_float=_finite, parse_constant=_constant)
-_UNIQUE = json.JSONDecoder(parse_float=_finite, parse_constant=_constant, object_pairs_hook=_unique)
+_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_constant, object_pairs_hook=_unique)
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # set by JSONDecoder.__init__
 
 
-def parse_json(text: str, file: str | None = None, line: int = 1, *,
-               quick_keys: bool = False) -> Any | Diagnostic:
+def parse_json(text: str, file: str | None = None, line: int = 1) -> Any | Diagnostic:
     """``text`` parsed, or the first problem as a ``Diagnostic`` located in ``file`` (``text`` starts at ``line``).
 
-    ``quick_keys``: ``text`` is one entry of a JSON Lines file; duplicate keys are looked for only when its
-    count of ``":`` does not match the keys parsed (an entry written by careflow always matches), which
-    keeps the common case at the speed of ``json.loads``.
+    A JSON Lines line costs about one ``json.loads``: the C scanner is called directly.
     """
     if text.count("[") + text.count("{") > MAX_DEPTH:
         column = _too_deep(text)
@@ -84,9 +81,7 @@ def parse_json(text: str, file: str | None = None, line: int = 1, *,
             return Diagnostic("CF005", f"nested more than {MAX_DEPTH} deep", at,
                               "a history entry's data is a few levels deep at most")
     try:
-        value = _FAST.decode(text) if quick_keys else _UNIQUE.decode(text)
-        if quick_keys and isinstance(value, dict) and not _no_duplicates(text, value):
-            value = _UNIQUE.decode(text)
+        value = _parse(text)
     except json.JSONDecodeError as exc:
         return Diagnostic("CF001", f"not JSON: {exc.msg}", SourceLocation(file, line + exc.lineno - 1, exc.colno))
     except _Refused as exc:
@@ -103,24 +98,14 @@ def parse_json(text: str, file: str | None = None, line: int = 1, *,
     return value
 
 
-def _no_duplicates(text: str, value: dict[str, Any]) -> bool:
-    """True only when ``value`` surely kept every key of ``text``. With no whitespace before a colon, every
-    key in the text is followed by ``":``; text inside strings and mappings not counted here only add to
-    that count, so equal counts leave no room for a key given twice."""
-    if " :" in text or "\t:" in text or "\r:" in text:
-        return False
-    total = len(value)
-    for inner in value.values():
-        if isinstance(inner, dict):
-            total += len(inner)
-            for deeper in inner.values():
-                if isinstance(deeper, dict) or (isinstance(deeper, list) and not all(map(_atomic, deeper))):
-                    return False  # deeper mappings: not worth counting, the caller checks the slow way
-    return text.count('":') == total
-
-
-def _atomic(value: Any) -> bool:
-    return not isinstance(value, dict | list)
+def _parse(text: str) -> Any:
+    """``json.loads`` with the hooks: the C scanner called directly when ``text`` is one value and nothing
+    else (a JSON Lines line, stripped), ``decode`` (and its error messages) otherwise."""
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        end = -1
+    return value if end == len(text) else _DECODER.decode(text)
 
 
 def _too_deep(text: str) -> int | None:

@@ -110,7 +110,7 @@ def _json_lines(file: str, fmt: str | None) -> bool:
         handle.seek(0)
         first = next(binary_lines(handle), (1, None))[1]
     try:
-        return first is not None and isinstance(parse_json(first.decode("utf-8-sig"), file, quick_keys=True), dict)
+        return first is not None and isinstance(parse_json(first.decode("utf-8-sig").strip(), file), dict)
     except UnicodeDecodeError:
         return False
 
