@@ -53,6 +53,7 @@ _BIG = raw(entry(data={"v": "@"}), value=HUGE)
 _BIG_SEQ = raw(entry(seq="@"), value=HUGE)
 _BIG_NEG = raw(entry(data={"v": "@"}), value="-" + HUGE)
 _SPLIT_1, _SPLIT_2 = '{"kind": "opened", "actor": "system",', '"roles": ["system"]}'
+_YAML_OPENED = b"- {kind: opened, actor: a, roles: [r]"
 _DUP = raw(entry(data={}), '"data": {}', '"data": {}, "event": "other"')
 
 # (id, file name, content, code, line, column or None)
@@ -66,6 +67,11 @@ CASES: list[tuple[str, str, bytes, str, int, int | None]] = [
     ("deep-first-line", "h.jsonl", ("[" * 60_000).encode(), "CF005", 1, DEEP),
     ("deep-unclosed-map", "h.jsonl", jsonl('{"a":' * 50_000), "CF005", 2, None),
     ("deep-envelope", "h.json", ('{"entries": ' + "[" * 5000 + "]" * 5000 + "}").encode(), "CF005", 1, None),
+    ("yaml-nan", "h.yaml", _YAML_OPENED + b", data: {v: .nan}}\n", "CF107", 1, 47),
+    ("yaml-infinity-in-a-list", "h.yaml", _YAML_OPENED + b", data: {v: [1, -.inf]}}\n", "CF107", 1, 54),
+    ("yaml-nul", "h.yaml", _YAML_OPENED + b"}\n" + _YAML_OPENED + b', reason: "a\\0b"}\n', "CF107", 2, 40),
+    ("yaml-int-past-4300-digits", "h.yaml", _YAML_OPENED + b", data: {v: " + HUGE.encode() + b"}}\n", "CF101", 1,
+     50),
     ("deep-yaml", "h.yaml", ("entries:\n  - " + "[" * 5000 + "]" * 5000 + "\n").encode(), "CF005", 2, None),
     # numbers
     ("int-past-4300-digits", "h.jsonl", jsonl(_BIG), "CF006", 2, at(_BIG, HUGE)),

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from careflow.errors import Diagnostic, HistoryFileError, SourceLocation
+from careflow.errors import Diagnostic, HistoryFileError, SourceLocation, pointer_join
 
 #: Nesting deeper than this (mappings and lists) is refused; an entry's data is far shallower.
 MAX_DEPTH = 100
@@ -129,22 +129,32 @@ def _locate(text: str, offset: int, file: str | None, line: int) -> SourceLocati
 
 
 def _bad_text(value: Any) -> str | None:
-    """What is wrong with the text in ``value`` (a lone surrogate, a NUL), or None."""
-    stack = [value]
+    found = value_problem(value)
+    return found[1] if found is not None else None
+
+
+def value_problem(value: Any) -> tuple[str, str] | None:
+    """The first value in ``value`` a history may not hold, as (JSON pointer, message): text with a lone
+    surrogate or a NUL, a number that is not finite. None when there is none. For values read by another
+    parser (YAML), which lets these through."""
+    stack: list[tuple[str, Any]] = [("", value)]
     while stack:
-        item = stack.pop()
+        pointer, item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return "text holds a NUL character (\\u0000)"
+                return pointer, "text holds a NUL character (\\u0000)"
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                return "text holds a lone surrogate (an escape such as \\ud800 without its pair)"
+                return pointer, "text holds a lone surrogate (an escape such as \\ud800 without its pair)"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return pointer, f"{item} is not a number a history can hold"
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            for key, inner in item.items():
+                at = pointer_join(pointer, str(key))
+                stack.extend([(at, key), (at, inner)])
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((pointer_join(pointer, str(i)), inner) for i, inner in enumerate(item))
     return None
 
 
@@ -200,4 +210,4 @@ class Problems:
         return HistoryFileError(shown, self.file)
 
 
-__all__ = ["MAX_DEPTH", "MAX_DIAGNOSTICS", "MAX_INT_DIGITS", "Problems", "parse_json"]
+__all__ = ["MAX_DEPTH", "MAX_DIAGNOSTICS", "MAX_INT_DIGITS", "Problems", "parse_json", "value_problem"]

@@ -48,7 +48,7 @@ from careflow.history.entries import (
     normalise,
 )
 from careflow.history.jsonl import JsonLinesFile, binary_lines, read_entries, text_lines
-from careflow.history.jsontext import Problems, parse_json
+from careflow.history.jsontext import Problems, parse_json, value_problem
 from careflow.model.marks import SourceMap
 
 CASE_FORMAT = "careflow.case/1"
@@ -166,6 +166,9 @@ def _yaml(text: str | bytes, file: str | None) -> History:
     doc = read_yaml(text, file)
     if doc.fatal or any(d.is_error for d in doc.diagnostics):
         raise HistoryFileError(doc.diagnostics, file)
+    found = value_problem(doc.value)  # YAML lets through what JSON histories refuse: .nan, "\0", "\ud800"
+    if found is not None:
+        raise HistoryFileError([Diagnostic("CF107", found[1], _locator(file, doc.marks)(found[0]))], file)
     return _document(doc.value, file, doc.marks, None)
 
 
