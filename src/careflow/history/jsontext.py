@@ -105,7 +105,9 @@ def _parse(text: str) -> Any:
         value, end = _SCAN(text, 0)
     except StopIteration:
         end = -1
-    return value if end == len(text) else _DECODER.decode(text)
+    if end == len(text) or (end > 0 and not text[end:].strip(" \t\r\n")):
+        return value
+    return _DECODER.decode(text)  # not one value: parsed again for the error's message and place
 
 
 def _too_deep(text: str) -> int | None:
