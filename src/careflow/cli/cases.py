@@ -176,18 +176,40 @@ def run_import(args: argparse.Namespace) -> int:
     from careflow.definitions.loader import load
     from careflow.errors import HistoryError
 
-    try:
-        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()  # noqa: SIM115
-        head = json.loads(text)
-        process_id = head["process_id"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise HistoryError(f"cannot read a case from {args.file}: {exc}") from exc
+    text, head = _case_json(args.file)
+    process_id = head.get("process_id") if isinstance(head, dict) else None
+    if not isinstance(process_id, str) or not process_id:
+        raise HistoryError(f"cannot read a case from {args.file}: it names no 'process_id'")
     with opened(args, create=True) as store:
         case = Case.from_json(load(str(process_id)), text)  # verified and replayed before it is stored
         store.create(case)
         out(f"imported {case.case_id} ({case.process_id}@{case.process_version}) in {case.state}, "
             f"{len(case.history)} entries")
     return 0
+
+
+def _case_json(name: str) -> tuple[str, Any]:
+    """The text of a case JSON file (``-``: stdin) and its value, read as the history reader reads JSON:
+    deep nesting, huge numbers, invalid UTF-8 and the like are a located ``HistoryFileError``."""
+    from careflow.errors import Diagnostic, HistoryError, HistoryFileError, SourceLocation
+    from careflow.history.jsontext import parse_json
+
+    file = "<stdin>" if name == "-" else name
+    try:
+        raw = sys.stdin.buffer.read() if name == "-" else open(name, "rb").read()  # noqa: SIM115
+    except OSError as exc:
+        raise HistoryError(f"cannot read a case from {name}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise HistoryFileError([Diagnostic("CF009", f"not UTF-8: {exc.reason}", SourceLocation(file, line, column))],
+                               file) from None
+    value = parse_json(text, file)
+    if isinstance(value, Diagnostic):
+        raise HistoryFileError([value], file)
+    return text, value
 
 
 # -- due / audit verify ---------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, files: list[str], compiled: Any, target: Any) -> int:
-    from careflow.history import HistoryFileError, read_history, replay
+    from careflow.history import HistoryFileError, replay
 
     start = time.perf_counter()
     progress = _Progress(len(files)) if not args.quiet and len(files) > PROGRESS_MIN and sys.stderr.isatty() else None
@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace, files: list[str], compiled: Any, target: Any)
         began = time.perf_counter()
         record: dict[str, Any] = {"file": file}
         try:
-            result = replay(compiled, read_history(file), against=target)
+            result = replay(compiled, file, against=target)  # JSON Lines are streamed: memory stays flat
         except HistoryFileError as exc:
             unreadable += 1
             record.update(ok=False, unreadable=True, diagnostics=[d.to_json() for d in exc.diagnostics],

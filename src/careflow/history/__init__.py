@@ -3,6 +3,9 @@
 - ``read_history``, ``loads_history``, ``history_files`` (``careflow.history.reader``):
   JSON Lines, YAML/JSON documents and case JSON, files or directories; ``HistoryFileError`` with located
   diagnostics for anything that does not fit the history schema (``history_schema``);
+- JSON Lines are read one line at a time (``careflow.history.jsonl``); ``replay`` of a file path streams it and
+  keeps nothing (``open_history``); JSON text is parsed strictly (``careflow.history.jsontext``: depth,
+  number, Unicode and duplicate-key limits as located diagnostics, at most 100 per file);
 - ``dumps_jsonl``, ``dumps_yaml`` (``careflow.history.writer``);
 - ``History``, ``from_entries`` (``careflow.history.entries``): a parsed history;
 - ``replay``, ``ReplayResult``, ``Divergence`` (``careflow.history.replay``).

@@ -11,9 +11,8 @@ contract is ``history.schema.json``. Entries become the internal form of ``caref
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,8 @@ from careflow.history.entries import (
     from_entries,
     normalise,
 )
+from careflow.history.jsonl import JsonLinesFile, binary_lines, read_entries, text_lines
+from careflow.history.jsontext import Problems, parse_json, value_problem
 from careflow.model.marks import SourceMap
 
 CASE_FORMAT = "careflow.case/1"
@@ -56,17 +57,67 @@ ENVELOPE_KEYS = ("process", "version", "case_id", "entries", "expect")
 HISTORY_SUFFIXES: tuple[str, ...] = (".jsonl", ".json", ".yaml", ".yml")
 
 
+#: A JSON or YAML document history larger than this is refused (CF006): it is read whole, JSON Lines are not.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+
+
 def read_history(path: str | os.PathLike[str]) -> History:
-    """A history file; ``HistoryFileError`` (located diagnostics) when it cannot be read or is malformed."""
+    """A history file; ``HistoryFileError`` (located diagnostics) when it cannot be read or is malformed.
+
+    JSON Lines are read line by line (the ``History`` holds the entries, not the file's text); a JSON or
+    YAML document is read whole, up to ``MAX_DOCUMENT_BYTES``."""
     file = os.fspath(path)
+    fmt = _FORMATS.get(Path(file).suffix.lower())
     try:
+        if _json_lines(file, fmt):
+            return _jsonl_file(file)
+        size = os.stat(file).st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise HistoryFileError([Diagnostic(
+                "CF006", f"the file is {size} bytes; a JSON or YAML history is at most {MAX_DOCUMENT_BYTES}",
+                SourceLocation(file), "write long histories as JSON Lines (one entry a line), which have no limit")],
+                file)
         raw = Path(file).read_bytes()
     except OSError as exc:
         raise HistoryFileError([Diagnostic("CF009", f"cannot read the file: {exc.strerror or exc}",
                                            SourceLocation(file))], file) from None
-    suffix = Path(file).suffix.lower()
-    fmt = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
     return loads_history(raw, file, fmt)
+
+
+def open_history(path: str | os.PathLike[str]) -> History | JsonLinesFile:
+    """What replay reads a file through: JSON Lines as a stream (``JsonLinesFile``, nothing kept), any
+    other form as a whole ``History`` (``read_history``)."""
+    file = os.fspath(path)
+    try:
+        lines = _json_lines(file, _FORMATS.get(Path(file).suffix.lower()))
+    except OSError:
+        lines = False  # read_history says why
+    return JsonLinesFile(file) if lines else read_history(file)
+
+
+def _json_lines(file: str, fmt: str | None) -> bool:
+    """Whether ``file`` is JSON Lines: named so and not opening a list; or named ``.json``, too large for a
+    document, and its first line is a mapping on its own."""
+    if fmt not in ("jsonl", "json"):
+        return False
+    with open(file, "rb") as handle:
+        head = handle.read(256).lstrip(b" \t\r\n\xef\xbb\xbf")[:1]
+        if fmt == "jsonl":
+            return head != b"["
+        if head != b"{" or os.fstat(handle.fileno()).st_size <= MAX_DOCUMENT_BYTES:
+            return False
+        handle.seek(0)
+        first = next(binary_lines(handle), (1, None))[1]
+    try:
+        return first is not None and isinstance(parse_json(first.decode("utf-8-sig").strip(), file), dict)
+    except UnicodeDecodeError:
+        return False
+
+
+def _jsonl_file(file: str) -> History:
+    with open(file, "rb") as handle:
+        return _collect(read_entries(binary_lines(handle), file, Problems(file)), file)
 
 
 def loads_history(text: str | bytes, file: str | None = None, fmt: str | None = None) -> History:
@@ -79,8 +130,9 @@ def loads_history(text: str | bytes, file: str | None = None, fmt: str | None = 
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = raw[:exc.start].count(b"\n") + 1
-            raise HistoryFileError([Diagnostic("CF009", f"not UTF-8: {exc.reason}", SourceLocation(file, line))],
-                                   file) from None
+            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise HistoryFileError([Diagnostic("CF009", f"not UTF-8: {exc.reason}",
+                                               SourceLocation(file, line, column))], file) from None
     head = (text[:256].lstrip() or text.lstrip())[:1]  # not the whole text: it may be large
     if fmt is None:
         fmt = "json" if head in ("{", "[") else "yaml"
@@ -89,59 +141,23 @@ def loads_history(text: str | bytes, file: str | None = None, fmt: str | None = 
     elif fmt == "jsonl" and head == "[":
         fmt = "json"  # a JSON Lines entry is a mapping: text that opens a list is one JSON list, whatever its name
     if fmt == "json":
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            if exc.msg != "Extra data":
-                raise HistoryFileError([Diagnostic("CF001", f"not JSON: {exc.msg}",
-                                                   SourceLocation(file, exc.lineno, exc.colno))], file) from None
-        else:
+        value = parse_json(text.removeprefix("\ufeff"), file)
+        if not isinstance(value, Diagnostic):
             return _document(value, file, None, text)
-    return _jsonl(text, file)
+        if value.message != "not JSON: Extra data":
+            raise HistoryFileError([value], file)
+    return _collect(read_entries(text_lines(text), file, Problems(file)), file)
 
 
-def _jsonl(text: str, file: str | None) -> History:
-    lines: list[int | None] = []
-    texts: list[str] = []
-    # split on "\n" only: a JSON string may hold U+2028 and friends, which str.splitlines would split on
-    for number, line in enumerate(text.split("\n"), 1):
-        line = line.strip()
-        if line:
-            lines.append(number)
-            texts.append(line)
-    # One json.loads over all lines is ~3x faster than one per line (per-call overhead, shared key
-    # strings). A line holds no raw newline, so the array has exactly one element per line exactly when
-    # every line is one JSON value; anything else is parsed again line by line to say where it fails.
-    try:
-        objs = json.loads("[" + ",".join(texts) + "]")
-    except json.JSONDecodeError:
-        objs = None
-    if objs is None or len(objs) != len(texts):
-        objs = _jsonl_slowly(texts, lines, file)
+def _collect(found: Iterator[tuple[Entry, str, int]], file: str | None) -> History:
     entries: list[Entry] = []
-    problems: list[Diagnostic] = []
-    for index, obj in enumerate(objs):
-        entry = normalise(obj)
-        if isinstance(entry, Problem):
-            problems.extend(entry_diagnostics(obj, entry, index, _at_line(file, lines[index] or 0)))
-        else:
-            entries.append(entry)
-    if problems:
-        raise HistoryFileError(problems, file)
+    texts: list[str] = []
+    lines: list[int | None] = []
+    for entry, text, number in found:
+        entries.append(entry)
+        texts.append(text)
+        lines.append(number)
     return History(entries, None, file=file, lines=lines, texts=texts)
-
-
-def _jsonl_slowly(texts: list[str], lines: list[int | None], file: str | None) -> list[Any]:
-    problems = []
-    objs = []
-    for number, line in zip(lines, texts, strict=True):
-        try:
-            objs.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            problems.append(Diagnostic("CF001", f"not JSON: {exc.msg}", SourceLocation(file, number, exc.colno)))
-    if problems:
-        raise HistoryFileError(problems, file)
-    return objs
 
 
 def _yaml(text: str | bytes, file: str | None) -> History:
@@ -150,6 +166,9 @@ def _yaml(text: str | bytes, file: str | None) -> History:
     doc = read_yaml(text, file)
     if doc.fatal or any(d.is_error for d in doc.diagnostics):
         raise HistoryFileError(doc.diagnostics, file)
+    found = value_problem(doc.value)  # YAML lets through what JSON histories refuse: .nan, "\0", "\ud800"
+    if found is not None:
+        raise HistoryFileError([Diagnostic("CF107", found[1], _locator(file, doc.marks)(found[0]))], file)
     return _document(doc.value, file, doc.marks, None)
 
 
@@ -179,24 +198,28 @@ def _document(value: Any, file: str | None, marks: Mapping[str, Any] | None, tex
     if marks is None and not top_ok and text is not None:
         marks = _marks(text, file)
     locate = _locator(file, marks)
-    problems: list[Diagnostic] = [] if top_ok else schema_diagnostics(value, kind, locate, "")
-    if not top_ok and not problems:
-        problems = [Diagnostic("CF107", "this is not a history the schema describes", locate(""))]
+    problems = Problems(file)
+    if not top_ok:
+        problems.add_entry(schema_diagnostics(value, kind, locate, "")
+                     or [Diagnostic("CF107", "this is not a history the schema describes", locate(""))])
     entries: list[Entry] = []
     lines: list[int | None] = []
     for index, obj in enumerate(items if isinstance(items, list) else ()):
         entry = normalise(obj)
         if isinstance(entry, Problem):
+            if problems.full:
+                problems.count()  # past the cap: counted, not worded
+                continue
             if marks is None and text is not None:
                 marks = _marks(text, file)
                 locate = _locator(file, marks)
-            problems.extend(entry_diagnostics(obj, entry, index, _under(locate, f"{base}/{index}")))
+            problems.add_entry(entry_diagnostics(obj, entry, index, _under(locate, f"{base}/{index}")))
         else:
             entries.append(entry)
         mark = marks.get(f"{base}/{index}") if marks else None
         lines.append(mark.line if mark is not None else None)
     if problems:
-        raise HistoryFileError(problems, file)
+        raise problems.error()
     return History(entries, items, file=file, lines=lines, **meta)
 
 
@@ -215,10 +238,6 @@ def _expect_ok(expect: Any) -> bool:
     return (isinstance(expect, dict) and all(k in ("state", "data") for k in expect)
             and isinstance(expect.get("state", "x"), str) and expect.get("state", "x") != ""
             and isinstance(expect.get("data", {}), dict))
-
-
-def _at_line(file: str | None, line: int) -> Callable[[str], SourceLocation]:
-    return lambda pointer: SourceLocation(file, line, None, pointer)
 
 
 def _under(locate: Callable[[str], SourceLocation], base: str) -> Callable[[str], SourceLocation]:
@@ -268,8 +287,43 @@ def history_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 # The entry form is re-exported for replay.py and report.py, which import it from here; once they import
 # careflow.history.entries, these names leave __all__ and the import list above.
-__all__ = ["ABSENT", "ACTOR", "CASE_FORMAT", "CASE_ID", "CODE", "DATA", "DETAIL", "ENVELOPE_KEYS", "EPOCH", "EVENT",
-           "HASH", "HISTORY_SUFFIXES", "KIND", "PREV_HASH", "PROCESS_ID", "PROCESS_VERSION", "REASON", "REF", "ROLES",
-           "SEQ", "SOURCE", "TARGET", "TIME", "TRANSITION", "Entry", "History", "HistoryFileError", "Problem",
-           "check_file", "from_document", "from_entries", "history_files", "loads_history",
-           "normalise", "read_history"]
+__all__ = [
+    "ABSENT",
+    "ACTOR",
+    "CASE_FORMAT",
+    "CASE_ID",
+    "CODE",
+    "DATA",
+    "DETAIL",
+    "ENVELOPE_KEYS",
+    "EPOCH",
+    "EVENT",
+    "HASH",
+    "HISTORY_SUFFIXES",
+    "KIND",
+    "MAX_DOCUMENT_BYTES",
+    "PREV_HASH",
+    "PROCESS_ID",
+    "PROCESS_VERSION",
+    "REASON",
+    "REF",
+    "ROLES",
+    "SEQ",
+    "SOURCE",
+    "TARGET",
+    "TIME",
+    "TRANSITION",
+    "Entry",
+    "History",
+    "HistoryFileError",
+    "JsonLinesFile",
+    "Problem",
+    "check_file",
+    "from_document",
+    "from_entries",
+    "history_files",
+    "loads_history",
+    "normalise",
+    "open_history",
+    "read_history",
+]

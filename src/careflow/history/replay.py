@@ -17,14 +17,16 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from careflow.history.reader import ABSENT, EPOCH, Entry, History, from_entries, read_history
+from careflow.history.jsonl import JsonLinesFile
+from careflow.history.reader import ABSENT, EPOCH, Entry, History, from_entries, open_history, read_history
 from careflow.history.report import Divergence, entry_json, final_checks, mismatch, refusal
 from careflow.model.definition import ProcessDefinition
 from careflow.runtime.audit import GENESIS, AuditEntry, canonical_bytes, cook
@@ -87,10 +89,14 @@ class ReplayResult:
     snapshot: Snapshot | None = None
     _log: Sequence[Entry] = attrs.field(default=(), repr=False, eq=False, alias="log")
     _hashes: Sequence[Entry] | None = attrs.field(default=None, repr=False, eq=False, alias="hashes")
+    _again: Callable[[], ReplayResult] | None = attrs.field(default=None, repr=False, eq=False, alias="again")
 
     @property
     def entries(self) -> tuple[AuditEntry, ...]:
-        # built on first use: most replays only want the verdict
+        # built on first use: most replays only want the verdict. A JSON Lines file was replayed as a
+        # stream that kept nothing: it is read and replayed again, whole, to give its entries.
+        if self._again is not None:
+            return self._again().entries
         log = self._log if self._hashes is None else _sealed_log(self._log, self._hashes)
         return tuple(cook(e) for e in log)
 
@@ -114,7 +120,18 @@ def replay(process: ProcessDefinition | CompiledProcess | str | os.PathLike[str]
     """
     compiled = _compiled(process, registry, resolver)
     target = compiled if against is None else _compiled(against, registry, resolver)
-    return _run(target, _history(history), compiled, against is not None, check_hashes)
+    source = _history(history)
+    if not isinstance(source, JsonLinesFile):
+        return _run(target, source, compiled, against is not None, check_hashes)
+    with source:
+        result = _run(target, source, compiled, against is not None, check_hashes)
+        if not result.ok:
+            source.drain()  # a file with a line that cannot be read is unreadable, wherever that line is
+    if result.ok:
+        file = source.file
+        result = attrs.evolve(result, again=lambda: _run(target, read_history(file), compiled, against is not None,
+                                                         check_hashes))
+    return result
 
 
 def _compiled(process: Any, registry: Registry | None, resolver: Resolver | None) -> CompiledProcess:
@@ -127,37 +144,34 @@ def _compiled(process: Any, registry: Registry | None, resolver: Resolver | None
     return compile(process, registry, resolver)
 
 
-def _history(history: HistoryLike) -> History:
+def _history(history: HistoryLike) -> History | JsonLinesFile:
     if isinstance(history, History):
         return history
     if isinstance(history, str | os.PathLike):
-        return read_history(history)
+        return open_history(history)
     if isinstance(history, Sequence):
         return from_entries(history)
     return from_entries(history.history)
 
 
-def _run(c: CompiledProcess, h: History, recorded_on: CompiledProcess, behaviour: bool,
+def _run(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: CompiledProcess, behaviour: bool,
          check_hashes: bool = True) -> ReplayResult:
-    entries, fail, n = h.entries, partial(_failed, h), len(h.entries)
+    """The replay loop over a whole ``History`` or a ``JsonLinesFile`` stream (which keeps no log)."""
+    fail = partial(_failed, h)
     problem = _start_problem(c, h, recorded_on, behaviour)
     if problem is not None:
         return fail(*problem)
     sealed = h.sealed and not behaviour and check_hashes
-    texts = h.texts if sealed else None
+    items, log = _items(h, sealed)
     actors: dict[str, tuple[tuple[str, ...], Actor]] = {}
-    log: list[Entry] = []
     pending: deque[Entry] = deque()
-    head = GENESIS
     now: datetime = EPOCH
     snap: Any = None  # the raw snapshot so far (None before 'opened')
-    follows = 0  # the seq the next entry a step records must have
-    i = 0
-    while i < n:
-        e = entries[i]
+    head, follows, i = GENESIS, 0, 0  # follows: the seq the next entry a step records must have
+    for e, text in items:
         kind = e[E_KIND]
         try:
-            if pending:
+            while pending:
                 p = pending.popleft()
                 if p[E_KIND] in _FOLLOWERS and kind != p[E_KIND] and not sealed:
                     log.append(p)  # a hand-written history may leave out what follows a step's first entry
@@ -165,6 +179,7 @@ def _run(c: CompiledProcess, h: History, recorded_on: CompiledProcess, behaviour
                 if e[E_SEQ] is not ABSENT and e[E_SEQ] != p[E_SEQ]:
                     return fail(i, f"entry {i}: sequence gap: seq {e[E_SEQ]} where {p[E_SEQ]} follows",
                                 "sequence-gap")
+                break
             else:
                 # structure first: the entry's place in the log
                 if e[E_SEQ] is not ABSENT and e[E_SEQ] != follows:
@@ -187,7 +202,7 @@ def _run(c: CompiledProcess, h: History, recorded_on: CompiledProcess, behaviour
             # compare: one tuple comparison when the entry is complete and agrees; then the hash chain
             found = mismatch(i, p, e, behaviour, sealed) if p[:E_PREV_HASH] != e[:E_PREV_HASH] else None
             if found is None and sealed:
-                found = _chain(i, e, head, texts[i] if texts is not None else None, p)
+                found = _chain(i, e, head, text, p)
                 head = e[E_HASH]
             if found is not None:
                 return fail(i, found[1], found[0], p if found[0] not in _CHAIN_CODES else None)
@@ -195,10 +210,21 @@ def _run(c: CompiledProcess, h: History, recorded_on: CompiledProcess, behaviour
             return fail(i, f"entry {i}: cannot be replayed: {type(exc).__name__}: {exc}", "error")
         log.append(p)
         i += 1
-    return _finish(c, h, snap, log, pending, head if sealed else None, behaviour)
+    if isinstance(h, JsonLinesFile) and h.late_hash is not None:
+        return fail(0, f"entry 0: has no 'hash', though the history is hash-chained (entry {h.late_hash} has one)",
+                    "hash-missing")
+    return _finish(c, h, i, snap, log, pending, head if sealed else None, behaviour)
 
 
-def _failed(h: History, index: int, reason: str, code: str, actual: Any = None) -> ReplayResult:
+def _items(h: History | JsonLinesFile, sealed: bool) -> tuple[Iterable[tuple[Entry, str | None]], Any]:
+    """(entry, its JSON line or None) pairs to replay, and the list the replayed log goes to: for a stream,
+    a ``deque(maxlen=0)``, which keeps nothing (a stream is replayed to a verdict only)."""
+    if isinstance(h, JsonLinesFile):
+        return h, deque(maxlen=0)
+    return zip(h.entries, h.texts if sealed and h.texts is not None else repeat(None), strict=False), []
+
+
+def _failed(h: History | JsonLinesFile, index: int, reason: str, code: str, actual: Any = None) -> ReplayResult:
     given = h.given_entry(index)
     expected = entry_json(given) if given is not None else {}
     got = entry_json(cook(actual)) if actual is not None else None
@@ -206,33 +232,32 @@ def _failed(h: History, index: int, reason: str, code: str, actual: Any = None) 
     return ReplayResult(False, index, div, h.file)
 
 
-def _finish(c: CompiledProcess, h: History, snap: RawSnapshot, log: list[Entry], pending: deque[Entry],
-            head: str | None, behaviour: bool) -> ReplayResult:
+def _finish(c: CompiledProcess, h: History | JsonLinesFile, n: int, snap: RawSnapshot, log: Any,
+            pending: deque[Entry], head: str | None, behaviour: bool) -> ReplayResult:
     """After the last entry: what the definition still records, the stored state and head, ``expect``."""
-    n = len(h.entries)
     if pending:
         p = pending[0]
         if head is not None or any(q[E_KIND] not in _FOLLOWERS for q in pending):
             return _failed(h, n, f"the history ends after entry {n - 1}, but the definition also records a "
                                  f"'{p[E_KIND]}' entry (seq {p[E_SEQ]})", "missing-entry", p)
         log.extend(pending)
-    last = final_checks(c, snapshot_of(snap), h, head, behaviour)
+    last = final_checks(c, snapshot_of(snap), h, head, behaviour) if isinstance(h, History) else None
     if last is not None:
         return _failed(h, n, last[1], last[0])
     return ReplayResult(True, n, None, h.file, snapshot_of(snap), log=log,
-                        hashes=h.entries if head is not None else None)
+                        hashes=h.entries if head is not None and isinstance(h, History) else None)
 
 
-def _start_problem(c: CompiledProcess, h: History, recorded_on: CompiledProcess, behaviour: bool
-                   ) -> tuple[int, str, str] | None:
+def _start_problem(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: CompiledProcess,
+                   behaviour: bool) -> tuple[int, str, str] | None:
     """A problem with the history as a whole, found before any entry is replayed: (index, reason, code)."""
     if h.problem is not None:
         index, problem = h.problem
         return (index, f"entry {index}: {problem.message}" + (f" ({problem.hint})" if problem.hint else ""),
                 "invalid-entry")
-    if not h.entries:
+    first = h.first if isinstance(h, JsonLinesFile) else (h.entries[0] if h.entries else None)
+    if first is None:
         return 0, "the history has no entries", "empty"
-    first = h.entries[0]
     recorded_id = h.process or (first[E_PROCESS_ID] if first[E_PROCESS_ID] is not ABSENT else None)
     if recorded_id is not None and recorded_id != recorded_on.id:
         return 0, f"the history is of process '{recorded_id}', not '{recorded_on.id}'", "wrong-process"
@@ -264,8 +289,8 @@ def _is_tick(ref: Any) -> bool:
     return bool(ref) and any(k == "due_at" for k, _ in ref)
 
 
-def _other(c: CompiledProcess, h: History, i: int, e: Entry, snap: RawSnapshot | None, actor: Actor, now: datetime,
-           reason: str | None) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
+def _other(c: CompiledProcess, h: History | JsonLinesFile, i: int, e: Entry, snap: RawSnapshot | None, actor: Actor,
+           now: datetime, reason: str | None) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
     """Every kind but fired/denied: (snapshot, produced entries, problem as (code, reason, actual))."""
     kind, ref = e[E_KIND], dict(e[E_REF]) if e[E_REF] is not ABSENT and e[E_REF] else {}
     if kind == "opened":
