@@ -9,6 +9,7 @@ This package imports nothing else from careflow at run time, so every layer can 
 
 from __future__ import annotations
 
+from careflow.errors.commandline import NotAProcessId, SearchPathWarning
 from careflow.errors.diagnostics import (
     CODES,
     Diagnostic,
@@ -68,11 +69,13 @@ __all__ = [
     "HistoryFileError",
     "InvalidData",
     "MissingData",
+    "NotAProcessId",
     "ProcessNotFound",
     "Refusal",
     "RenderError",
     "RoleDenied",
     "SchemaTooNew",
+    "SearchPathWarning",
     "Severity",
     "SourceLocation",
     "StoreError",
