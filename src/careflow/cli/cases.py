@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from careflow.cli.console import err, escape, indent_continuations, json_text, out
+from careflow.cli.console import err, escape, json_text, out
 from careflow.cli.identities import parse_actor, process_by_id
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def parse_when(text: str) -> datetime:
             return datetime.combine(day, time.max, UTC)
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"'{escape(text)}' is not an ISO date (2026-03-01) or date-time") from exc
+        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO date (2026-03-01) or date-time") from exc
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -93,7 +93,7 @@ def run_fire(args: argparse.Namespace) -> int:
             fired = store.fire(args.case, args.event, args.actor, parse_data(args.data), args.reason,
                                retries=args.retries)
         except CaseError as exc:
-            err(indent_continuations(f"refused ({exc.reason_code}): {exc}"))
+            err(f"refused ({escape(exc.reason_code)}): {escape(exc)}")
             for reason in exc.reasons:
                 err(f"  - {escape(reason)}")
             err("  (the attempt is recorded in the audit log)")

@@ -16,8 +16,6 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from careflow.cli.console import escape
-
 if TYPE_CHECKING:
     from careflow.model.definition import ProcessDefinition
     from careflow.runtime.compiled import Actor
@@ -30,15 +28,15 @@ def parse_actor(text: str) -> Actor:
     """``ann:nurse,doctor`` -> actor ``ann`` with global roles nurse and doctor (``ann`` alone: no roles).
 
     Raises ``argparse.ArgumentTypeError`` (exit 2) for an empty id, a role that is not a role name, and
-    any claim to be the system."""
+    any claim to be the system. Its message quotes the argument as typed: the parser escapes it."""
     from careflow.runtime.compiled import Actor
 
     person, _, role_text = text.partition(":")
     if not person.strip():
-        raise argparse.ArgumentTypeError(f"'{escape(text)}': give ACTOR or ACTOR:ROLE[,ROLE]")
+        raise argparse.ArgumentTypeError(f"'{text}': give ACTOR or ACTOR:ROLE[,ROLE]")
     if person.strip().casefold() == SYSTEM:
         raise argparse.ArgumentTypeError(
-            f"'{escape(person)}' is the deadline runner's id: a person cannot act as the system "
+            f"'{person}' is the deadline runner's id: a person cannot act as the system "
             "(only 'careflow due --fire' does)")
     roles = [r for r in role_text.split(",") if r]
     for role in roles:
@@ -48,7 +46,7 @@ def parse_actor(text: str) -> Actor:
                 "(only 'careflow due --fire' acts as the system)")
         if not ROLE_NAME.fullmatch(role):
             raise argparse.ArgumentTypeError(
-                f"'{escape(role)}' is not a role name (a lowercase letter, then lowercase letters, digits or '_')")
+                f"'{role}' is not a role name (a lowercase letter, then lowercase letters, digits or '_')")
     return Actor(person, frozenset(roles))
 
 

@@ -70,7 +70,8 @@ def _not_text(words: Sequence[str]) -> str | None:
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: TextIO | None = None, line: str | None = None) -> None:
     code = getattr(category, "code", None)
-    err(f"warning {code}: {escape(message)}" if code else f"warning: {escape(message)}")
+    text = escape(message, keep_backslash=True)  # one line; careflow's own warnings quote values with repr
+    err(f"warning {code}: {text}" if code else f"warning: {text}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,7 +23,7 @@ def usable_dir(entry: str) -> bool:
     problem = dir_problem(entry)
     if problem is not None and entry not in _WARNED and len(_WARNED) < 1000:
         _WARNED.add(entry)
-        shown = entry if len(entry) <= 80 else f"{entry[:60]}…({len(entry)} characters)"
+        shown = entry if len(entry) <= 80 else f"{entry[:50]}…{entry[-20:]} ({len(entry)} characters)"
         warnings.warn(SearchPathWarning(f"CAREFLOW_PATH entry {shown!r} skipped: {problem}"), stacklevel=5)
     return problem is None
 
