@@ -305,6 +305,8 @@ def test_hostile_command_line(case: Hostile, tmp_path: Path, capsys: pytest.Capt
         assert len(capsys.readouterr().out.splitlines()) == 1
     if case.setup != "tampered":
         assert main(["audit", "verify", "--store", db]) == 0, capsys.readouterr()
+    if case.argv[:2] == ("case", "import"):  # a refused import stores nothing
+        assert main(["case", "list", "--store", db]) == 0 and "imported" not in capsys.readouterr().out
 
 
 def test_as_many_hostile_command_lines_as_the_issue_asks() -> None:

@@ -133,8 +133,7 @@ def run_list(args: argparse.Namespace) -> int:
         rows = store.query(process_id=args.process_id, state=args.state, limit=args.limit)
         for r in rows:
             out(f"{escape(r.case_id):24} {escape(r.process_id)}@{escape(r.process_version):6} {escape(r.state):32} "
-                f"v{r.version:<5} "
-                f"due {_when(r.due_at)}")
+                f"v{r.version:<5} due {_when(r.due_at)}")
         out(f"{len(rows)} case(s)")
     return 0
 
@@ -176,8 +175,8 @@ def run_import(args: argparse.Namespace) -> int:
         process_id = head["process_id"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise HistoryError(f"cannot read a case from {args.file}: {exc}") from exc
+    process = process_by_id(process_id, args.process)  # an id from the file: never read as a path
     with opened(args, create=True) as store:
-        process = process_by_id(process_id, args.process)  # an id from the file: never read as a path
         case = Case.from_json(process, text)  # verified and replayed before it is stored
         store.create(case)
         out(f"imported {escape(case.case_id)} ({case.process_id}@{escape(case.process_version)}) in {case.state}, "
