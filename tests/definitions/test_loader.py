@@ -23,7 +23,7 @@ from careflow.definitions.loader import (
     validate,
     validate_text,
 )
-from careflow.errors import CODES, DefinitionError, Diagnostic, ProcessNotFound
+from careflow.errors import CODES, DefinitionError, Diagnostic, ProcessNotFound, SearchPathWarning
 from careflow.model.definition import ProcessDefinition
 from tests.support import CORPUS, process_text
 
@@ -223,7 +223,8 @@ def test_careflow_path_discovery_and_shadowing(tmp_path: Path, monkeypatch: pyte
     a2 = _write(second, "shared", title="Second")
     only2 = _write(second, "only_second")
     monkeypatch.setenv("CAREFLOW_PATH", os.pathsep.join([str(first), str(tmp_path / "missing"), str(second)]))
-    found = discover()
+    with pytest.warns(SearchPathWarning, match="missing' skipped: it does not exist"):
+        found = discover()
     assert found["shared"].path == a1 and found["shared"].origin == "CAREFLOW_PATH"
     assert found["only_second"].path == only2
     assert "psht" in found and found["psht"].origin == "bundled"

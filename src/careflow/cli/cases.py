@@ -9,27 +9,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from careflow.cli.console import err, out
+from careflow.cli.console import err, escape, json_text, out
+from careflow.cli.identities import parse_actor, process_by_id
 
 if TYPE_CHECKING:
     from careflow.cases.store import CaseStore
-    from careflow.runtime.compiled import Actor
 
-
-def parse_actor(text: str) -> Actor:
-    """``ann:nurse,doctor`` -> actor ``ann`` with global roles nurse and doctor (``ann`` alone: no roles)."""
-    from careflow.runtime.compiled import Actor
-
-    person, _, roles = text.partition(":")
-    if not person:
-        raise argparse.ArgumentTypeError(f"'{text}': give ACTOR or ACTOR:ROLE[,ROLE]")
-    return Actor(person, frozenset(r for r in roles.split(",") if r))
+__all__ = ["parse_actor", "parse_data", "parse_when"]
 
 
 def parse_data(pairs: list[str] | None) -> dict[str, Any] | None:
@@ -40,7 +34,7 @@ def parse_data(pairs: list[str] | None) -> dict[str, Any] | None:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SystemExit(f"careflow: --data '{pair}': write KEY=VALUE")
+            raise SystemExit(f"careflow: --data '{escape(pair)}': write KEY=VALUE")
         try:
             data[key] = json.loads(value)
         except ValueError:
@@ -88,7 +82,8 @@ def run_open(args: argparse.Namespace) -> int:
     with opened(args, create=True) as store:
         case = Case.open(process, args.id, actor=args.actor, data=parse_data(args.data), reason=args.reason)
         version = store.create(case)
-        out(f"opened {case.case_id} ({case.process_id}@{case.process_version}) in {case.state}, version {version}")
+        out(f"opened {escape(case.case_id)} ({case.process_id}@{case.process_version}) in {case.state}, "
+            f"version {version}")
     return 0
 
 
@@ -100,13 +95,13 @@ def run_fire(args: argparse.Namespace) -> int:
             fired = store.fire(args.case, args.event, args.actor, parse_data(args.data), args.reason,
                                retries=args.retries)
         except CaseError as exc:
-            err(f"refused ({exc.reason_code}): {exc}")
+            err(f"refused ({escape(exc.reason_code)}): {escape(exc)}")
             for reason in exc.reasons:
-                err(f"  - {reason}")
+                err(f"  - {escape(reason)}")
             err("  (the attempt is recorded in the audit log)")
             return 1
-        spawned = f"; opened {', '.join(fired.spawned)}" if fired.spawned else ""
-        out(f"{fired.case_id}: {args.event} -> {fired.state} (version {fired.version}){spawned}")
+        spawned = f"; opened {', '.join(map(escape, fired.spawned))}" if fired.spawned else ""
+        out(f"{escape(fired.case_id)}: {escape(args.event)} -> {fired.state} (version {fired.version}){spawned}")
     return 0
 
 
@@ -117,19 +112,19 @@ def run_show(args: argparse.Namespace) -> int:
     with opened(args) as store:
         info = store.get(args.case)
         case = store.load(args.case)
-        out(f"case     {case.case_id}")
-        out(f"process  {case.process_id}@{case.process_version}")
-        out(f"state    {case.state}" + (" (closed)" if case.closed else ""))
+        out(f"case     {escape(case.case_id)}")
+        out(f"process  {escape(case.process_id)}@{escape(case.process_version)}")
+        out(f"state    {escape(case.state)}" + (" (closed)" if case.closed else ""))
         out(f"deadline {_when(case.due_at)}")
         out(f"version  {info.version} ({info.seq + 1} audit entries)")
         if case.roles:
-            out("roles    " + ", ".join(f"{r}={p}" for r, p in sorted(case.roles.items())))
+            out("roles    " + ", ".join(f"{r}={escape(p)}" for r, p in sorted(case.roles.items())))
         from careflow.runtime.data import to_json_value
 
-        out("data     " + json.dumps(to_json_value(case.data), ensure_ascii=False, sort_keys=True))
+        out("data     " + json_text(to_json_value(case.data)))
         if args.actor is not None:
             allowed = case.allowed(args.actor)
-            out(f"allowed for {args.actor.id}: " + (", ".join(allowed) if allowed else "none"))
+            out(f"allowed for {escape(args.actor.id)}: " + (", ".join(allowed) if allowed else "none"))
         else:
             out("allowed  (give --as ACTOR:ROLE to list the events an actor may fire)")
     return 0
@@ -139,8 +134,8 @@ def run_list(args: argparse.Namespace) -> int:
     with opened(args) as store:
         rows = store.query(process_id=args.process_id, state=args.state, limit=args.limit)
         for r in rows:
-            out(f"{r.case_id:24} {r.process_id}@{r.process_version:6} {r.state:32} v{r.version:<5} "
-                f"due {_when(r.due_at)}")
+            out(f"{escape(r.case_id):24} {escape(r.process_id)}@{escape(r.process_version):6} {escape(r.state):32} "
+                f"v{r.version:<5} due {_when(r.due_at)}")
         out(f"{len(rows)} case(s)")
     return 0
 
@@ -150,15 +145,16 @@ def run_history(args: argparse.Namespace) -> int:
         entries = store.history(args.case)
     if args.format == "jsonl":
         for e in entries:
-            out(json.dumps(e.to_json(), ensure_ascii=False, sort_keys=True))
+            out(json_text(e.to_json()))
         return 0
     out(f"{'seq':>4}  {'time':25}  {'kind':13} {'actor':12} {'event':20} transition")
     for e in entries:
-        move = f"{e.source or ''} -> {e.target or ''}" if e.source != e.target else (e.target or "")
-        extra = f"  [{e.code}]" if e.code else ""
-        extra += f"  reason: {e.reason}" if e.reason else ""
-        out(f"{e.seq:>4}  {e.time.isoformat(timespec='seconds'):25}  {e.kind:13} {e.actor:12} {e.event or '':20} "
-            f"{move}{extra}")
+        source, target = escape(e.source or ""), escape(e.target or "")
+        move = f"{source} -> {target}" if e.source != e.target else target
+        extra = f"  [{escape(e.code)}]" if e.code else ""
+        extra += f"  reason: {escape(e.reason)}" if e.reason else ""
+        out(f"{e.seq:>4}  {e.time.isoformat(timespec='seconds'):25}  {escape(e.kind):13} {escape(e.actor):12} "
+            f"{escape(e.event or ''):20} {move}{extra}")
     return 0
 
 
@@ -173,17 +169,17 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from careflow.cases.case import Case
-    from careflow.definitions.loader import load
     from careflow.errors import HistoryError
 
     text, head = _case_json(args.file)
-    process_id = head.get("process_id") if isinstance(head, dict) else None
-    if not isinstance(process_id, str) or not process_id:
+    if not isinstance(head, dict) or "process_id" not in head:
         raise HistoryError(f"cannot read a case from {args.file}: it names no 'process_id'")
+    process_id = head["process_id"]
+    process = process_by_id(process_id, args.process)  # an id from the file: never read as a path
     with opened(args, create=True) as store:
-        case = Case.from_json(load(str(process_id)), text)  # verified and replayed before it is stored
+        case = Case.from_json(process, text)  # verified and replayed before it is stored
         store.create(case)
-        out(f"imported {case.case_id} ({case.process_id}@{case.process_version}) in {case.state}, "
+        out(f"imported {escape(case.case_id)} ({case.process_id}@{escape(case.process_version)}) in {case.state}, "
             f"{len(case.history)} entries")
     return 0
 
@@ -193,12 +189,19 @@ def _case_json(name: str) -> tuple[str, Any]:
     deep nesting, huge numbers, invalid UTF-8 and the like are a located ``HistoryFileError``."""
     from careflow.errors import Diagnostic, HistoryError, HistoryFileError, SourceLocation
     from careflow.history.jsontext import parse_json
+    from careflow.history.reader import MAX_DOCUMENT_BYTES
 
     file = "<stdin>" if name == "-" else name
     try:
-        raw = sys.stdin.buffer.read() if name == "-" else open(name, "rb").read()  # noqa: SIM115
+        if name != "-" and not stat.S_ISREG(os.stat(name).st_mode):  # a FIFO or device may never end
+            raise HistoryError(f"cannot read a case from {name}: it is not a regular file")
+        with (open(name, "rb") if name != "-" else nullcontext(sys.stdin.buffer)) as handle:
+            raw = handle.read(MAX_DOCUMENT_BYTES + 1)  # bounded: a case document is never this big
     except OSError as exc:
         raise HistoryError(f"cannot read a case from {name}: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise HistoryFileError([Diagnostic("CF006", f"the case document is over {MAX_DOCUMENT_BYTES} bytes",
+                                           SourceLocation(file), "export fewer cases per file")], file)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -221,11 +224,13 @@ def run_due(args: argparse.Namespace) -> int:
         rows = store.query(due_before=at, closed=False)
         for r in rows:
             late = at - r.due_at if r.due_at is not None else timedelta()
-            out(f"{r.case_id:24} {r.process_id:20} {r.state:32} due {_when(r.due_at)} ({late.days} day(s) ago)")
+            out(f"{escape(r.case_id):24} {escape(r.process_id):20} {escape(r.state):32} due {_when(r.due_at)} "
+                f"({late.days} day(s) ago)")
             if args.fire:
                 fired = store.tick(r.case_id, at, retries=3)
                 for e in fired.entries:
-                    out(f"    fired {e.event} as system -> {e.target}" + (f" [{e.code}]" if e.code else ""))
+                    out(f"    fired {escape(e.event)} as system -> {escape(e.target)}"
+                        + (f" [{escape(e.code)}]" if e.code else ""))
         out(f"{len(rows)} case(s) due at {_when(at)}")
     return 0
 
@@ -238,9 +243,9 @@ def run_verify(args: argparse.Namespace) -> int:
             if not check.ok:
                 broken += 1
                 where = f"first broken entry: seq {check.seq}" if check.seq is not None else "case row"
-                out(f"{check.case_id}: BROKEN ({check.problem}) {where}: {check.message}")
+                out(f"{escape(check.case_id)}: BROKEN ({check.problem}) {where}: {escape(check.message)}")
             elif args.verbose:
-                out(f"{check.case_id}: ok ({check.entries} entries)")
+                out(f"{escape(check.case_id)}: ok ({check.entries} entries)")
     out(f"{total} case(s) verified, {broken} broken")
     return 1 if broken else 0
 

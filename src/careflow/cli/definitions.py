@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from careflow.cli.console import LANGS, out
+from careflow.cli.console import LANGS, escape, indent_continuations, out
 
 # -- validate -------------------------------------------------------------------------------------
 
@@ -34,7 +34,7 @@ def run_validate(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     for r in results:
         for d in r.diagnostics:
-            out(d.format())
+            out(indent_continuations(d.format()))
         status = "ok" if r.ok(args.strict) else "FAILED"
         out(f"{r.source}: {status} ({len(r.errors)} error(s), {len(r.warnings)} warning(s))")
     if len(results) > 1:
@@ -59,11 +59,11 @@ def run_list(args: argparse.Namespace) -> int:
         result = validate(src.path)
         d = result.definition
         if d is None:
-            out(f"{pid:24} (invalid: {len(result.errors)} error(s))  {src.path}  [{src.origin}]")
+            out(f"{escape(pid):24} (invalid: {len(result.errors)} error(s))  {escape(src.path)}  [{src.origin}]")
             continue
         title = d.title.get(args.lang)
-        out(f"{pid:24} {d.version:8} {len(d.states):3} states {len(d.transitions):3} transitions  {title}  "
-            f"[{src.origin}]")
+        out(f"{escape(pid):24} {escape(d.version):8} {len(d.states):3} states {len(d.transitions):3} transitions  "
+            f"{escape(title)}  [{src.origin}]")
     return 0
 
 
@@ -92,7 +92,7 @@ def _show_resolved(source: str) -> int:
     if document is None or result.errors:
         raise DefinitionError(result.diagnostics, result.source)
     for d in result.warnings:
-        err(d.format())
+        err(indent_continuations(d.format()))
     out(resolved_yaml(document, result.source))
     return 0
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from careflow.cli.console import HISTORY_NAMES, LANGS, err
+from careflow.cli.console import HISTORY_NAMES, LANGS, err, escape
 
 FORMAT_CHOICES = ("svg", "png", "pdf", "dot", "mermaid", "markdown")
 
@@ -55,7 +55,7 @@ def run_render(args: argparse.Namespace) -> int:
         try:
             render(process, args.output, args.format, lang=args.lang, direction=args.direction, overlay=overlay)
         except OSError as exc:
-            err(f"error: cannot write {args.output}: {exc.strerror or exc}")
+            err(f"error: cannot write {escape(args.output)}: {exc.strerror or exc}")
             return 1
         return 0
     fmt = args.format or "dot"

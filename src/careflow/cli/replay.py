@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from careflow.cli.console import HISTORY_NAMES, err, format_error, out
+from careflow.cli.console import HISTORY_NAMES, err, escape, format_error, out
 
 PROGRESS_MIN = 200  # files: below this a progress bar is noise
 
@@ -50,7 +50,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
     files = _files(args.paths)
     if isinstance(files, str):
-        err(f"error: no such file or directory: {files}")
+        err(f"error: no such file or directory: {escape(files)}")
         return 2
     if not files:
         err(f"error: no history files ({HISTORY_NAMES}) found")
@@ -100,7 +100,7 @@ def _run(args: argparse.Namespace, files: list[str], compiled: Any, target: Any)
                 div = result.divergence
                 record.update(divergence=div.to_json(), message=div.format())
                 if args.format == "text":
-                    out(f"{div.where}: {div.reason} [{div.code}]")
+                    out(escape(f"{div.where}: {div.reason} [{div.code}]"))
         record["seconds"] = time.perf_counter() - began
         results.append(record)
         if progress is not None:
@@ -112,7 +112,7 @@ def _run(args: argparse.Namespace, files: list[str], compiled: Any, target: Any)
         try:
             write_junit(args.junit, results, compiled.id, seconds)
         except OSError as exc:
-            err(f"error: cannot write {args.junit}: {exc.strerror or exc}")
+            err(f"error: cannot write {escape(args.junit)}: {exc.strerror or exc}")
             return 2
     if args.format == "json":
         out(json.dumps({"process": compiled.id, "histories": len(files), "replayed": replayed, "diverged": diverged,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from careflow.cli.console import HISTORY_NAMES, err, out
+from careflow.cli.console import HISTORY_NAMES, err, escape, out
 
 COVERS = ("states", "transitions", "decisions")
 
@@ -41,7 +41,7 @@ def run_paths(args: argparse.Namespace) -> int:
         try:
             written = result.write(args.output)
         except OSError as exc:
-            err(f"error: cannot write to {args.output}: {exc.strerror or exc}")
+            err(f"error: cannot write to {escape(args.output)}: {exc.strerror or exc}")
             return 1
     if args.format == "json":
         out(json.dumps({
@@ -53,7 +53,7 @@ def run_paths(args: argparse.Namespace) -> int:
     else:
         out(result.report())
         if written:
-            out(f"wrote {len(written)} histories to {args.output}")
+            out(f"wrote {len(written)} histories to {escape(args.output)}")
     return 1 if args.strict and result.uncovered else 0
 
 
@@ -81,7 +81,7 @@ def run_coverage(args: argparse.Namespace) -> int:
         history = read_history(path)
         named = history.process_id()
         if named not in (None, process.id):
-            err(f"note: {path} is a case of '{named}', not '{process.id}': skipped")
+            err(f"note: {escape(path)} is a case of '{escape(named)}', not '{process.id}': skipped")
             continue
         histories.append(history)
     report = history_coverage(process, histories)

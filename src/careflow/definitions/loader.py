@@ -1,7 +1,7 @@
 """Text and files to frozen definitions: read safely, merge ``extends``, run the schema, build, check.
 
-Public API: ``load``, ``loads``, ``validate``, ``resolve``, ``bundled_processes``, ``find_process``,
-``scope_for``. ``load`` and ``loads`` raise one ``DefinitionError`` holding every diagnostic;
+Public API: ``load``, ``load_id``, ``loads``, ``validate``, ``resolve``, ``bundled_processes``,
+``find_process``, ``scope_for``. ``load`` and ``loads`` raise one ``DefinitionError`` holding every diagnostic;
 ``validate`` returns them.
 
 Processes are found by id on a search path, in this order: directories in ``CAREFLOW_PATH``
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -22,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from careflow.definitions.extends import Merged
-from careflow.errors import DefinitionError, Diagnostic, DiagnosticsHolder, ProcessNotFound, SourceLocation
+from careflow.definitions.searchpath import forget_warnings, listing, usable_dir
+from careflow.errors import (
+    DefinitionError,
+    Diagnostic,
+    DiagnosticsHolder,
+    NotAProcessId,
+    ProcessNotFound,
+    SourceLocation,
+)
 from careflow.model.definition import ProcessDefinition, Transition
 from careflow.model.marks import Mark
 
@@ -86,10 +95,14 @@ def refresh() -> None:
     """Forget cached plugin directories and definitions (after installing a process package)."""
     _entry_point_dirs.cache_clear()
     _CACHE.clear()
+    forget_warnings()
 
 
 def search_path() -> list[tuple[str, Path]]:
-    dirs = [("CAREFLOW_PATH", Path(p)) for p in os.environ.get("CAREFLOW_PATH", "").split(os.pathsep) if p]
+    """The directories processes are looked for in. A ``CAREFLOW_PATH`` entry that cannot be one is
+    skipped with a ``SearchPathWarning`` saying why (once per entry and process)."""
+    dirs = [("CAREFLOW_PATH", Path(p)) for p in os.environ.get("CAREFLOW_PATH", "").split(os.pathsep)
+            if p and usable_dir(p)]
     return [*dirs, *_entry_point_dirs(), ("bundled", bundled_dir())]
 
 
@@ -97,9 +110,7 @@ def discover() -> dict[str, ProcessSource]:
     """Every process on the search path by id; the first directory that has an id wins."""
     found: dict[str, ProcessSource] = {}
     for origin, directory in search_path():
-        if not directory.is_dir():
-            continue
-        for path in sorted(directory.iterdir()):
+        for path in listing(directory):
             if path.suffix in _SUFFIXES and path.stem not in found:
                 found[path.stem] = ProcessSource(path.stem, path, origin)
     return found
@@ -116,6 +127,18 @@ def find_process(process_id: str) -> Path:
     if process_id in known:
         return known[process_id].path
     raise ProcessNotFound(process_id, known)
+
+
+PROCESS_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def load_id(process_id: object) -> ProcessDefinition:
+    """The process with the id ``process_id``, found on the search path only: for an id read from data
+    (a case file, a store row), which must never be taken for a path. Raises ``NotAProcessId`` when it is
+    not of the id form, else as ``load``."""
+    if not isinstance(process_id, str) or not PROCESS_ID.fullmatch(process_id):
+        raise NotAProcessId(process_id)
+    return load(find_process(process_id))
 
 
 # -- reading --------------------------------------------------------------------------------------

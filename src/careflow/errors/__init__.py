@@ -10,6 +10,7 @@ This package imports nothing else from careflow at run time, so every layer can 
 
 from __future__ import annotations
 
+from careflow.errors.commandline import NotAProcessId, SearchPathWarning
 from careflow.errors.diagnostics import (
     CODES,
     Diagnostic,
@@ -79,12 +80,14 @@ __all__ = [
     "InvalidData",
     "LockConflict",
     "MissingData",
+    "NotAProcessId",
     "NotAStore",
     "ProcessNotFound",
     "Refusal",
     "RenderError",
     "RoleDenied",
     "SchemaTooNew",
+    "SearchPathWarning",
     "Severity",
     "SourceLocation",
     "StoreDamaged",

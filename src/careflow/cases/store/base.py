@@ -83,10 +83,10 @@ class BaseStore(StoreUnits):
         if self._resolver is not None:
             found = self._resolver(process_id, version)
         else:
-            from careflow.definitions.loader import load
+            from careflow.definitions.loader import load_id
 
             try:
-                found = load(process_id)
+                found = load_id(process_id)  # an id from a stored row: looked up by id, never read as a path
             except CareflowError as exc:
                 raise StoreError(f"cases of process '{process_id}' are stored, but the process cannot be "
                                  f"loaded: {exc}", "put its file on CAREFLOW_PATH") from exc
