@@ -33,6 +33,15 @@ from careflow.errors.exceptions import (
     SchemaTooNew,
     StoreError,
 )
+from careflow.errors.limits import (
+    BOUNDARY_ERRORS,
+    InvalidActor,
+    InvalidEvent,
+    InvalidInput,
+    InvalidReason,
+    InvalidValue,
+    OverLimit,
+)
 from careflow.errors.refusals import (
     ActionFailed,
     CaseClosed,
@@ -49,6 +58,7 @@ from careflow.errors.refusals import (
 )
 
 __all__ = [
+    "BOUNDARY_ERRORS",
     "CODES",
     "ActionFailed",
     "CareflowError",
@@ -66,8 +76,14 @@ __all__ = [
     "GuardFailed",
     "HistoryError",
     "HistoryFileError",
+    "InvalidActor",
     "InvalidData",
+    "InvalidEvent",
+    "InvalidInput",
+    "InvalidReason",
+    "InvalidValue",
     "MissingData",
+    "OverLimit",
     "ProcessNotFound",
     "Refusal",
     "RenderError",

@@ -17,7 +17,9 @@ import attrs
 from careflow.errors import DefinitionError, Diagnostic
 from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, ProcessDefinition, Transition
 from careflow.model.durations import Duration
+from careflow.model.limits import Limits
 from careflow.runtime.data import Validator, validator
+from careflow.runtime.texts import actor_problem
 
 if TYPE_CHECKING:
     from careflow.definitions.expressions import Guard
@@ -42,9 +44,13 @@ class Actor:
     id: str
     roles: frozenset[str] = attrs.field(default=frozenset(), converter=_roles)
     role_list: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)  # sorted, for entries
+    #: Why the input boundary refuses this actor (under the default limits), judged once here; None if good.
+    fault: str | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "role_list", tuple(sorted(self.roles)))
+        fault = actor_problem(self.id, self.roles)
+        object.__setattr__(self, "fault", fault)
+        object.__setattr__(self, "role_list", tuple(sorted(self.roles)) if fault is None else ())
 
 
 SYSTEM = Actor(SYSTEM_ACTOR, frozenset({SYSTEM_ROLE}))
@@ -127,6 +133,8 @@ class CompiledProcess:
     spawn_targets: dict[str, SpawnPlan]  # target process id -> handoff plan
     registry: Registry | None
     resolver: Resolver | None
+    limits: Limits  # what cases accept from callers (``runtime.boundary``)
+    strict: bool  # limits tightened below the defaults: actors are checked in full at each step
 
 
 _CACHE: dict[int, list[tuple[ProcessDefinition, Any, Any, CompiledProcess]]] = {}
@@ -175,7 +183,7 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
         initial_leaf=initial_leaf, initial_path=paths[initial_leaf],
         initial_due=_due_plan(process, reversed(entered)), case_roles=case_roles,
         actions=actions, spawn_targets={sp.definition.id: sp for sp in spawns.values()},
-        registry=registry, resolver=resolver)
+        registry=registry, resolver=resolver, limits=process.limits, strict=process.limits.tightened)
 
 
 def _guards(process: ProcessDefinition, problems: list[Diagnostic]) -> dict[int, Guard]:
