@@ -26,6 +26,7 @@ from careflow.model.definition import (
 )
 from careflow.model.durations import Duration
 from careflow.model.frozen import freeze
+from careflow.model.limits import LIMIT_DEFAULTS, Limits
 from careflow.model.marks import Mark, SourceMap
 from careflow.model.text import EMPTY_TEXT, Text
 from careflow.model.values import describe, value_problem
@@ -125,6 +126,7 @@ class Builder:
             events=tuple(events),
             path=self.file,
             source_map=self.source_map,
+            limits=_limits(_d(doc.get("limits"))),
         )
 
     def build_roles(self, roles: dict[str, Any]) -> None:
@@ -353,3 +355,9 @@ def scope_fields(process: ProcessDefinition, transition: Transition) -> dict[str
     for _, source in transition.assign:
         fields[source] = DataType("string", min_length=1)
     return fields
+
+
+def _limits(doc: dict[str, Any]) -> Limits:
+    """``limits:``; the schema holds each to a whole number from 1 to its default (others are ignored here)."""
+    return Limits(**{k: v for k, v in doc.items()
+                     if k in LIMIT_DEFAULTS and type(v) is int and 1 <= v <= LIMIT_DEFAULTS[k]})

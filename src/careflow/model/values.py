@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -43,12 +44,20 @@ def _is_kind(kind: str, value: Any) -> bool:
     return False
 
 
+# One strict format, the same on every Python version: RFC 3339 full-date, and date-time with an offset
+# (``fromisoformat`` alone also takes 2024-W01-1, 20240101 and times without an offset).
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+                        r"(Z|[+-][0-9]{2}:[0-9]{2})")
+
+
 def _valid_format(fmt: str, value: str) -> bool:
     try:
         if fmt == "date":
-            date.fromisoformat(value)
-        elif fmt == "date-time":
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return _DATE.fullmatch(value) is not None and bool(date.fromisoformat(value))
+        if fmt == "date-time":
+            return (_DATE_TIME.fullmatch(value) is not None
+                    and bool(datetime.fromisoformat(value.replace("Z", "+00:00"))))
     except ValueError:
         return False
     return True

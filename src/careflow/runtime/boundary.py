@@ -31,6 +31,7 @@ from careflow.runtime.texts import (
     id_problem,
     reason_problem,
     safe_text,
+    shown,
     type_name,
 )
 
@@ -91,7 +92,7 @@ def screen(compiled: CompiledProcess, event: Any, actor: Any, data: Any, reason:
 
 def _actor_problem(actor: Any, limits: Limits) -> str | None:
     if type(actor) is not Actor:
-        return f"the actor must be an Actor, not {describe(actor)}"
+        return f"the actor must be an Actor, not {shown(actor)}"
     if actor.fault is not None:
         return actor.fault
     return actor_problem(actor.id, actor.roles, limits) if limits.tightened else None
@@ -133,7 +134,7 @@ def _recorded_roles(roles: frozenset[Any], limits: Limits) -> tuple[str, ...]:
 def clean_data(data: Any, limits: Limits) -> dict[str, Any]:
     """``data`` as a plain dict of plain JSON values (a copy), or ``DataProblem``: the first problem."""
     if not isinstance(data, Mapping):
-        raise DataProblem("invalid-value", f"data must be a mapping of field names to values, not {describe(data)}")
+        raise DataProblem("invalid-value", f"data must be a mapping of field names to values, not {shown(data)}")
     budget = [limits.data_bytes]
     try:
         out = _clean(data, limits, budget, 1, "")
@@ -178,11 +179,11 @@ def _clean(value: Any, limits: Limits, budget: list[int], depth: int, where: str
         for key, item in list(value.items()):
             if type(key) is not str or not safe_text(key):
                 raise DataProblem("invalid-value", f"{_at(where)}keys must be text in valid Unicode, not "
-                                                   f"{describe(key)}")
+                                                   f"{shown(key)}")
             _spend(budget, len(key), limits)
             out[key] = _clean(item, limits, budget, depth + 1, f"{where}.{key}" if where else key)
         return out
-    raise DataProblem("invalid-value", f"{_at(where)}{describe(value)} is not a JSON value (text, number, "
+    raise DataProblem("invalid-value", f"{_at(where)}{shown(value)} is not a JSON value (text, number, "
                                        "true/false, null, list or mapping)")
 
 
@@ -205,7 +206,7 @@ def open_problem(compiled: CompiledProcess, case_id: Any, actor: Any, data: Any,
     limits = compiled.limits
     if type(case_id) is not str or not case_id or not case_id.isprintable():
         return _refusal("invalid-input", "the case id must be non-empty printable text, not "
-                                         f"{describe(case_id)}"), None
+                                         f"{shown(case_id)}"), None
     problem = _actor_problem(actor, limits)
     if problem is not None:
         return _refusal("invalid-actor", problem), None
@@ -240,7 +241,7 @@ def assign_problem(compiled: CompiledProcess, role: Any, person: Any, actor: Any
 def time_problem(now: Any) -> Refusal | None:
     """None for a time the runtime accepts: a ``datetime`` with a UTC offset."""
     if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
-        return _refusal("invalid-input", f"the time must be a datetime with a UTC offset, not {describe(now)}")
+        return _refusal("invalid-input", f"the time must be a datetime with a UTC offset, not {shown(now)}")
     return None
 
 

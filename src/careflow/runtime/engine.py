@@ -187,15 +187,24 @@ def check(plan: Plan, snap: RawSnapshot, actor: Actor, data: Mapping[str, Any] |
 
 
 def event_data_for(plan: Plan, data: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` validated and frozen for ``plan``'s event, or ``InvalidData`` naming the field."""
+    """``data`` validated and frozen for ``plan``'s event, or ``InvalidData`` naming the field.
+
+    The field named is the first wrong one in sorted order: a stored log may come back with its keys
+    in another order, and replay must tell the same refusal."""
     out: dict[str, Any] = {}
     fields = plan.fields
-    for name, value in data.items():
-        validate = fields.get(name)
-        if validate is None:
-            takes = ", ".join(f"'{f}'" for f in fields) or "no data"
-            raise InvalidData(f"event '{plan.event}' does not take '{name}' (it takes {takes})", str(name))
-        out[name] = validate(value)
+    try:
+        for name, value in data.items():
+            out[name] = fields[name](value)
+    except (KeyError, InvalidData):
+        for name, value in sorted(data.items()):
+            validate = fields.get(name)
+            if validate is None:
+                takes = ", ".join(f"'{f}'" for f in fields) or "no data"
+                raise InvalidData(f"event '{plan.event}' does not take '{name}' (it takes {takes})", str(name)
+                                  ) from None
+            validate(value)
+        raise  # pragma: no cover - the sorted pass finds what the first pass found
     return out
 
 

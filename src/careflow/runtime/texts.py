@@ -33,6 +33,12 @@ def describe(value: Any) -> str:
     return f"<{type_name(value)}>"
 
 
+def shown(value: Any) -> str:
+    """``describe(value)`` for a message: quoted when it is the text itself, so ``'ann'`` reads as text."""
+    text = describe(value)
+    return f"'{text}'" if text is value else text
+
+
 def type_name(value: Any) -> str:
     """The type of ``value`` in printable ASCII, bounded (a class may be named anything)."""
     name = type(value).__name__
@@ -47,13 +53,13 @@ def safe_text(value: Any) -> bool:
 def id_problem(value: Any, limit: int, what: str) -> str | None:
     """None for an id (actor, person or role): non-empty printable text of at most ``limit`` characters."""
     if type(value) is not str:
-        return f"{what} must be text, not {describe(value)}"
+        return f"{what} must be text, not {shown(value)}"
     if not value:
         return f"{what} must not be empty"
     if len(value) > limit:
-        return f"{what} {describe(value)} is longer than {limit} characters"
+        return f"{what} {shown(value)} is longer than {limit} characters"
     if not value.isprintable():
-        return f"{what} {describe(value)} holds a control character, a line break or invalid Unicode"
+        return f"{what} {shown(value)} holds a control character, a line break or invalid Unicode"
     return None
 
 
@@ -74,13 +80,13 @@ def actor_problem(actor_id: Any, roles: frozenset[Any], limits: Limits = DEFAULT
 def event_problem(event: Any, limits: Limits = DEFAULT_LIMITS) -> str | None:
     """None for an event name: text, at most ``limits.event_length`` characters, the format's name rule."""
     if type(event) is not str:
-        return f"the event must be an event name, not {describe(event)}"
+        return f"the event must be an event name, not {shown(event)}"
     if not event:
         return "the event must not be empty"
     if len(event) > limits.event_length:
-        return f"the event {describe(event)} is longer than {limits.event_length} characters"
+        return f"the event {shown(event)} is longer than {limits.event_length} characters"
     if NAME.fullmatch(event) is None:
-        return (f"the event {describe(event)} is not an event name (a lowercase letter, then lowercase letters, "
+        return (f"the event {shown(event)} is not an event name (a lowercase letter, then lowercase letters, "
                 "digits and _)")
     return None
 
@@ -90,13 +96,13 @@ def reason_problem(reason: Any, limits: Limits = DEFAULT_LIMITS) -> str | None:
     if reason is None:
         return None
     if type(reason) is not str:
-        return f"the reason must be text, not {describe(reason)}"
+        return f"the reason must be text, not {shown(reason)}"
     if len(reason) > limits.reason_length:
         return f"the reason is longer than {limits.reason_length} characters ({len(reason)})"
     if not safe_text(reason):
-        return f"the reason {describe(reason)} holds a NUL or a lone surrogate"
+        return f"the reason {shown(reason)} holds a NUL or a lone surrogate"
     return None
 
 
 __all__ = ["DESCRIBED", "NAME", "actor_problem", "describe", "event_problem", "id_problem", "reason_problem",
-           "safe_text", "type_name"]
+           "safe_text", "shown", "type_name"]
