@@ -79,8 +79,8 @@ class SpawnPlan:
 class Plan:
     """One candidate transition as seen from one leaf: everything ``step`` needs, precomputed."""
 
-    __slots__ = ("appends", "assigns", "case_roles", "entered_due", "event", "exit_items", "exited", "fields",
-                 "internal", "pyguard", "pyguard_name", "reads_event", "requires", "roles", "sets", "simple",
+    __slots__ = ("appends", "assigns", "case_roles", "checked", "entered_due", "event", "exit_items", "exited",
+                 "fields", "internal", "pyguard", "pyguard_name", "reads_event", "requires", "roles", "sets", "simple",
                  "skip_checklist", "source_path", "spawn", "system_ok", "target_leaf", "target_path", "test",
                  "tick_states", "ticks", "tid", "touches_timers", "transition", "values", "when")
 
@@ -107,6 +107,7 @@ class Plan:
         self.spawn: SpawnPlan | None = None
         self.skip_checklist = False
         self.simple = True
+        self.checked = False  # requires event data or has a Python guard: ``engine.check`` runs even without data
         self.internal = False
         self.tick_states: tuple[str, ...] = ()
         self.transition: Transition
@@ -134,7 +135,9 @@ class CompiledProcess:
     registry: Registry | None
     resolver: Resolver | None
     limits: Limits  # what cases accept from callers (``runtime.boundary``)
-    strict: bool  # limits tightened below the defaults: actors are checked in full at each step
+    #: What ``Actor.fault`` is for an actor the step may take without the boundary's full check: None, or
+    #: (limits tightened below the defaults) a marker no actor has, so every actor is checked in full.
+    good: object
 
 
 _CACHE: dict[int, list[tuple[ProcessDefinition, Any, Any, CompiledProcess]]] = {}
@@ -183,7 +186,8 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
         initial_leaf=initial_leaf, initial_path=paths[initial_leaf],
         initial_due=_due_plan(process, reversed(entered)), case_roles=case_roles,
         actions=actions, spawn_targets={sp.definition.id: sp for sp in spawns.values()},
-        registry=registry, resolver=resolver, limits=process.limits, strict=process.limits.tightened)
+        registry=registry, resolver=resolver, limits=process.limits,
+        good=object() if process.limits.tightened else None)
 
 
 def _guards(process: ProcessDefinition, problems: list[Diagnostic]) -> dict[int, Guard]:
@@ -286,6 +290,7 @@ def _for_leaf(process: ProcessDefinition, shared: Plan, leaf: str, source: str, 
     p.touches_timers = bool(p.entered_due) or any(process.state(s).due is not None for s in exited)
     p.simple = not (p.sets or p.appends or p.values or p.assigns or p.ticks or p.exit_items or p.touches_timers
                     or p.spawn)
+    p.checked = bool(p.requires) or p.pyguard is not None
     return p
 
 

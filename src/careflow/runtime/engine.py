@@ -90,8 +90,9 @@ def decide(compiled: CompiledProcess, snap: RawSnapshot, event: str, actor: Acto
     without data or reason, under the default limits is good by construction: that costs a few tests.
     """
     plans = compiled.table[snap[S_LEAF]].get(event) if type(event) is str else None
-    if plans is None or data is not None or reason is not None or type(actor) is not Actor or actor.fault \
-            or compiled.strict:
+    # ``compiled.good`` is None, an Actor's ``fault`` when good, unless the process tightened its limits
+    if plans is None or data is not None or reason is not None or type(actor) is not Actor \
+            or actor.fault is not compiled.good:
         screened = screen(compiled, event, actor, data, reason)
         if type(screened) is Screened:
             return deny_input(compiled, snap, now, ref, screened)
@@ -107,7 +108,7 @@ def decide(compiled: CompiledProcess, snap: RawSnapshot, event: str, actor: Acto
             if case_role is None:
                 refusal = prefer(refusal, role_denied(plans, snap, actor))
                 continue
-        if data or plan.requires or plan.pyguard is not None:
+        if data or plan.checked:
             checked = check(plan, snap, actor, data, now)
             if type(checked) is Refusal:
                 refusal = prefer(refusal, checked)
