@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from careflow.errors import Refusal
+from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE
 from careflow.model.limits import Limits
 from careflow.runtime.compiled import Actor, CompiledProcess
 from careflow.runtime.texts import (
@@ -73,7 +74,7 @@ def screen(compiled: CompiledProcess, event: Any, actor: Any, data: Any, reason:
     recorded = _recorded_refusal(data)
     if recorded is not None:
         return _screened(compiled, event, actor, reason, *recorded)
-    problem = event_problem(event, limits)
+    problem = None if event in compiled.declared and type(event) is str else event_problem(event, limits)
     if problem is not None:
         return _screened(compiled, event, actor, reason, "invalid-event", problem)
     problem = _actor_problem(actor, limits)
@@ -95,7 +96,9 @@ def _actor_problem(actor: Any, limits: Limits) -> str | None:
         return f"the actor must be an Actor, not {shown(actor)}"
     if actor.fault is not None:
         return actor.fault
-    return actor_problem(actor.id, actor.roles, limits) if limits.tightened else None
+    if not limits.tightened or (actor.id == SYSTEM_ACTOR and actor.roles <= {SYSTEM_ROLE}):
+        return None  # the deadline clock acts whatever the process's limits
+    return actor_problem(actor.id, actor.roles, limits)
 
 
 def _recorded_refusal(data: Any) -> tuple[str, str] | None:
@@ -111,7 +114,8 @@ def _recorded_refusal(data: Any) -> tuple[str, str] | None:
 def _screened(compiled: CompiledProcess, event: Any, actor: Any, reason: Any, code: str, message: str) -> Screened:
     limits = compiled.limits
     message = message if len(message) <= PROBLEM_LENGTH and message.isprintable() else describe(message)
-    event_text = event if event_problem(event, limits) is None else describe(event)
+    good_event = type(event) is str and (event in compiled.declared or event_problem(event, limits) is None)
+    event_text = event if good_event else describe(event)
     if type(actor) is Actor:
         actor_id = actor.id if id_problem(actor.id, limits.actor_length, "") is None else describe(actor.id)
         roles = _recorded_roles(actor.roles, limits)

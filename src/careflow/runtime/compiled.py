@@ -138,6 +138,7 @@ class CompiledProcess:
     #: What ``Actor.fault`` is for an actor the step may take without the boundary's full check: None, or
     #: (limits tightened below the defaults) a marker no actor has, so every actor is checked in full.
     good: object
+    declared: frozenset[str]  # the events of the process: good names whatever the limits
 
 
 _CACHE: dict[int, list[tuple[ProcessDefinition, Any, Any, CompiledProcess]]] = {}
@@ -187,7 +188,7 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
         initial_due=_due_plan(process, reversed(entered)), case_roles=case_roles,
         actions=actions, spawn_targets={sp.definition.id: sp for sp in spawns.values()},
         registry=registry, resolver=resolver, limits=process.limits,
-        good=object() if process.limits.tightened else None)
+        good=object() if process.limits.tightened else None, declared=frozenset(process.event_ids))
 
 
 def _guards(process: ProcessDefinition, problems: list[Diagnostic]) -> dict[int, Guard]:
