@@ -74,7 +74,7 @@ def screen(compiled: CompiledProcess, event: Any, actor: Any, data: Any, reason:
     recorded = _recorded_refusal(data)
     if recorded is not None:
         return _screened(compiled, event, actor, reason, *recorded)
-    problem = None if event in compiled.declared and type(event) is str else event_problem(event, limits)
+    problem = None if type(event) is str and event in compiled.declared else event_problem(event, limits)
     if problem is not None:
         return _screened(compiled, event, actor, reason, "invalid-event", problem)
     problem = _actor_problem(actor, limits)
