@@ -77,3 +77,16 @@ def pg_url() -> Iterator[str]:
     yield f"{PG_BASE}{sep}schema={schema}"
     with psycopg.connect(PG_BASE, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def module_pg_url() -> Iterator[str]:
+    """``pg_url`` shared by a module's tests (a store many tests write to, in a schema of its own)."""
+    require_pg()
+    import psycopg
+
+    schema = f"careflow_test_{os.getpid()}_{secrets.token_hex(4)}"
+    sep = "&" if "?" in PG_BASE else "?"
+    yield f"{PG_BASE}{sep}schema={schema}"
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -20,6 +20,7 @@ from careflow.errors import (
     GuardFailed,
     HistoryError,
     InvalidData,
+    InvalidValue,
     MissingData,
     RoleDenied,
 )
@@ -199,8 +200,8 @@ def test_handoff_opens_a_linked_case(relay: ProcessDefinition, followup: Process
 def test_json_round_trip_is_lossless(relay: ProcessDefinition, followup: ProcessDefinition, clock: ManualClock
                                      ) -> None:
     case = started(relay, followup, clock=clock)
-    with pytest.raises(RoleDenied):
-        case.fire("open_log", ANN, {"weird": {1, 2}})  # not JSON: logged as its repr
+    with pytest.raises(InvalidValue):
+        case.fire("open_log", ANN, {"weird": {1, 2}})  # not JSON: refused at the boundary, logged described
     clock.advance(days=20)
     case.tick()
     case.fire("open_log", BOB, reason="ø æ å — unicode kept")

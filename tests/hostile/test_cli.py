@@ -27,6 +27,7 @@ from careflow.cases.store import base as store_base
 from careflow.cases.store import units as store_units
 from careflow.cli.main import main
 from careflow.definitions.loader import refresh
+from careflow.runtime import changes as runtime_changes
 
 EVIL_IDS = ("evil\nfake 0 case(s)", "\x1b[2J\x1b[Hclear", "cr\rover", "rtl\u202etxt", "back\\slash",
             "sep\u2028x", "bell\x07", "csi\x9b31m")
@@ -59,10 +60,12 @@ def _text_file(text: str) -> Callable[[Path, str], None]:
 def _evil_cases(tmp: Path, db: str) -> None:
     # New ids with control characters are refused (CF955); a store written before that limit may hold them,
     # and the command line must still print them escaped. So the store is made as such an old one was.
-    targets = [(store_base, "check_case_id"), (store_base, "check_stored_id"), (store_units, "check_stored_id")]
+    targets = [(store_base, "check_case_id"), (store_base, "check_stored_id"), (store_units, "check_stored_id"),
+               (runtime_changes, "open_problem")]
     real = [getattr(module, name) for module, name in targets]
-    for module, name in targets:
+    for module, name in targets[:3]:
         setattr(module, name, lambda case_id: case_id)
+    setattr(runtime_changes, "open_problem", lambda compiled, case_id, actor, data, reason: (None, data))  # noqa: B010
     try:
         for case_id in EVIL_IDS:  # in triage, which has a deadline
             assert main(["case", "open", "psht", "--store", db, "--as", "ann:nurse", "--id", case_id]) == 0
@@ -178,9 +181,9 @@ CASES: list[Hostile] = [
             "'/etc/passwd' is not a process id", "tampered", absent="root:"),
     # -- ids are printed escaped ----------------------------------------------------------------------------
     Hostile("open an id with a newline", ("case", "open", "psht", *STORE, "--as", "ann:nurse", "--id",
-                                          "x\nopened forged"), 1, "CF955"),
+                                          "x\nopened forged"), 1, "case id"),
     Hostile("open an id that clears the screen", ("case", "open", "psht", *STORE, "--as", "ann:nurse", "--id",
-                                                  "\x1b[2J"), 1, "CF955"),
+                                                  "\x1b[2J"), 1, "case id"),
     Hostile("list escaped ids", ("case", "list", *STORE), 0, "evil\\nfake 0 case(s)", "evil"),
     Hostile("list the carriage return", ("case", "list", *STORE), 0, "cr\\rover", "evil"),
     Hostile("list the bidi override", ("case", "list", *STORE), 0, "rtl\\u202etxt", "evil"),
@@ -194,12 +197,12 @@ CASES: list[Hostile] = [
     Hostile("export an escaped id", ("case", "export", "bell\x07", *STORE), 1, "CF955", "evil"),
     Hostile("due lists escaped ids", ("due", *STORE, "--at", "2099-01-01"), 0, "evil\\nfake 0 case(s)", "evil"),
     Hostile("due --fire names them escaped", ("due", *STORE, "--at", "2099-01-01", "--fire"), 1, "CF955", "evil"),
-    Hostile("audit verify names them escaped", ("audit", "verify", *STORE, "-v"), 0, "rtl\\u202etxt: ok", "evil"),
+    Hostile("audit verify names them escaped", ("audit", "verify", *STORE, "-v"), 1, "rtl\\u202etxt: BROKEN", "evil"),
     Hostile("an unknown id with a forged line", ("case", "show", "no\nerror CF000: forged", *STORE), 1, "CF955"),
     Hostile("an event with an escape", ("case", "fire", "p1", "\x1b[31mred", *STORE, "--as", "ann:nurse"), 1,
-            "refused (event-not-allowed): '\\u001b[31mred' is not possible"),
+            "refused (invalid-event)"),
     Hostile("an event with a newline", ("case", "fire", "p1", "a\nb", *STORE, "--as", "ann:nurse"), 1,
-            "'a\\nb' is not possible in 'referral'"),
+            "refused (invalid-event)"),
     Hostile("a reason with a forged line", ("case", "fire", "p1", "record_consent", *STORE, "--as", "ann:nurse",
                                             "--data", "consent_to_referral=true", "--reason", "ok\n   9  forged"),
             0, "p1: record_consent -> referral (version 2)"),
@@ -313,7 +316,8 @@ def test_hostile_command_line(case: Hostile, tmp_path: Path, capsys: pytest.Capt
     if case.untouched:
         assert main(["case", "history", "p1", "--store", db, "--format", "jsonl"]) == 0
         assert len(capsys.readouterr().out.splitlines()) == 1
-    if case.setup != "tampered":
+    # a tampered store, and an old store whose ids today's rules refuse (they no longer replay), fail verify
+    if case.setup not in ("tampered", "evil"):
         assert main(["audit", "verify", "--store", db]) == 0, capsys.readouterr()
     if case.argv[:2] == ("case", "import"):  # a refused import stores nothing
         assert main(["case", "list", "--store", db]) == 0 and "imported" not in capsys.readouterr().out

@@ -264,6 +264,8 @@ class Case:
     def tick(self, now: datetime | None = None) -> FireResult:
         """Fire the ``on_due`` events whose deadlines have passed (as ``system``); idempotent."""
         done = tick(self._c, self._s, now if now is not None else self._clock.now())
+        if done.refusal is not None:  # a ``now`` the boundary refuses: nothing changed, nothing logged
+            raise refusal_error(done.refusal)
         self._s = done.snapshot
         if not done.stored:
             return FireResult(self, len(self._log), len(self._log))

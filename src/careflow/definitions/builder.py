@@ -1,8 +1,7 @@
 """Build a frozen ProcessDefinition from a read document, checking every reference.
 
-The builder runs even when the schema found problems, so that an author sees all of them at
-once; it therefore trusts nothing about the document's shape and skips what the schema has
-already reported.
+The builder runs even when the schema found problems, so that an author sees all of them at once;
+it trusts nothing about the document's shape and skips what the schema has already reported.
 """
 
 from __future__ import annotations
@@ -26,9 +25,10 @@ from careflow.model.definition import (
 )
 from careflow.model.durations import MAX_DURATION, MAX_DURATION_WORDS, Duration
 from careflow.model.frozen import freeze
+from careflow.model.limits import LIMIT_DEFAULTS, Limits
 from careflow.model.marks import Mark, SourceMap
 from careflow.model.text import EMPTY_TEXT, Text
-from careflow.model.values import describe, finite, value_problem
+from careflow.model.values import case_data_problem, describe, finite, value_problem
 
 # Which top-level section a reference check depends on.
 _DEPENDS_ON = {"CF104": "/states", "CF113": "/states", "CF115": "/states", "CF105": "/roles", "CF119": "/roles",
@@ -140,6 +140,7 @@ class Builder:
             events=tuple(events),
             path=self.file,
             source_map=self.source_map,
+            limits=_limits(_d(doc.get("limits"))),
         )
 
     def build_roles(self, roles: dict[str, Any]) -> None:
@@ -182,7 +183,7 @@ class Builder:
         default = doc.get("default")
         # a type the schema already refused (e.g. 'bool') would make every default a knock-on error
         if has_default and doc.get("type", "string") in DATA_KINDS:
-            problem = value_problem(dtype, default)
+            problem = value_problem(dtype, default) or case_data_problem(default)
             if problem:
                 self.report("CF112", f"the default of '{name}' {problem}", pointer_join(pointer, "default"),
                             f"give a default that is {describe(dtype)}", value=True)
@@ -390,3 +391,10 @@ def scope_fields(process: ProcessDefinition, transition: Transition) -> dict[str
     for _, source in transition.assign:
         fields[source] = DataType("string", min_length=1)
     return fields
+
+
+def _limits(doc: dict[str, Any]) -> Limits:
+    """``limits:``; the schema holds each to a whole number from 1 to its default (others are ignored here)."""
+    return Limits(**{k: v for k, v in doc.items()
+                     if k in LIMIT_DEFAULTS and type(v) is int and 1 <= v <= LIMIT_DEFAULTS[k]})
+

@@ -35,6 +35,15 @@ from careflow.errors.exceptions import (
     SchemaTooNew,
     StoreError,
 )
+from careflow.errors.limits import (
+    BOUNDARY_ERRORS,
+    InvalidActor,
+    InvalidEvent,
+    InvalidInput,
+    InvalidReason,
+    InvalidValue,
+    OverLimit,
+)
 from careflow.errors.refusals import (
     ActionFailed,
     CaseClosed,
@@ -59,6 +68,7 @@ from careflow.errors.stores import (
 )
 
 __all__ = [
+    "BOUNDARY_ERRORS",
     "CODES",
     "ActionFailed",
     "CareflowError",
@@ -76,12 +86,18 @@ __all__ = [
     "GuardFailed",
     "HistoryError",
     "HistoryFileError",
+    "InvalidActor",
     "InvalidCaseId",
     "InvalidData",
+    "InvalidEvent",
+    "InvalidInput",
+    "InvalidReason",
+    "InvalidValue",
     "LockConflict",
     "MissingData",
     "NotAProcessId",
     "NotAStore",
+    "OverLimit",
     "ProcessNotFound",
     "Refusal",
     "RenderError",

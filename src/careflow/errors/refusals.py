@@ -161,7 +161,8 @@ class CaseClosed(CaseError):
     reason_code = "case-closed"
 
 
-_REFUSALS: dict[str, type[CaseError]] = {
+#: reason code -> the class ``refusal_error`` raises (``careflow.errors.limits`` adds the boundary's).
+REFUSAL_CLASSES: dict[str, type[CaseError]] = {
     cls.reason_code: cls
     for cls in (InvalidData, EventNotAllowed, RoleDenied, GuardFailed, MissingData, ChecklistOpen, CaseClosed)
 }
@@ -169,7 +170,7 @@ _REFUSALS: dict[str, type[CaseError]] = {
 
 def refusal_error(refusal: Refusal, entry: AuditEntry | None = None) -> CaseError:
     """The ``CaseError`` subclass for ``refusal`` (the one place a refusal becomes an exception)."""
-    cls = _REFUSALS.get(refusal.code, CaseError)
+    cls = REFUSAL_CLASSES.get(refusal.code, CaseError)
     return cls(refusal.message, list(refusal.reasons), refusal=refusal, entry=entry)
 
 

@@ -13,6 +13,7 @@ import attrs
 
 from careflow.model.datatypes import DataField
 from careflow.model.durations import Duration
+from careflow.model.limits import DEFAULT_LIMITS, Limits
 from careflow.model.marks import SourceMap
 from careflow.model.text import EMPTY_TEXT, Text
 
@@ -165,6 +166,7 @@ class ProcessDefinition:
     extends: str | None = None
     format: int = FORMAT_VERSION
     path: str | None = None  # the file it was loaded from, if any
+    limits: Limits = DEFAULT_LIMITS  # what its cases accept from callers (``limits:``; docs/limits.md)
     source_map: SourceMap = attrs.field(factory=SourceMap, repr=False)
     _state_index: dict[str, State] = attrs.field(init=False, repr=False)
     _role_index: dict[str, Role] = attrs.field(init=False, repr=False)
@@ -188,7 +190,7 @@ class ProcessDefinition:
     def _key(self) -> tuple[Any, ...]:
         return (self.id, self.version, self.title, self.language, self.languages, self.initial,
                 self.states, self.transitions, self.roles, self.data, self.events, self.description,
-                self.sources, self.extends, self.format)
+                self.sources, self.extends, self.format, self.limits)
 
     # lookups
     def state(self, state_id: str) -> State:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from careflow.model.datatypes import DataType
+from careflow.model.limits import INTEGER_BOUND
 
 _KIND_WORDS = {"boolean": "true or false", "integer": "a whole number", "number": "a number",
                "string": "text", "array": "a list", "object": "a mapping"}
@@ -70,14 +72,20 @@ def finite(value: float) -> bool:
 
 def _shown(bound: float) -> str:
     return f"{bound:g}" if isinstance(bound, float) else str(bound)  # :g of a huge int overflows
+# One strict format, the same on every Python version: RFC 3339 full-date, and date-time with an offset
+# (``fromisoformat`` alone also takes 2024-W01-1, 20240101 and times without an offset).
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+                        r"(Z|[+-][0-9]{2}:[0-9]{2})")
 
 
 def _valid_format(fmt: str, value: str) -> bool:
     try:
         if fmt == "date":
-            date.fromisoformat(value)
-        elif fmt == "date-time":
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return _DATE.fullmatch(value) is not None and bool(date.fromisoformat(value))
+        if fmt == "date-time":
+            return (_DATE_TIME.fullmatch(value) is not None
+                    and bool(datetime.fromisoformat(value.replace("Z", "+00:00"))))
     except ValueError:
         return False
     return True
@@ -127,4 +135,19 @@ def value_problem(dtype: DataType, value: Any, where: str = "") -> str | None:
             problem = value_problem(sub, item, f"{where}.{key}" if where else str(key))
             if problem:
                 return problem
+    return None
+
+def case_data_problem(value: Any) -> str | None:
+    """What the runtime's input boundary would refuse in a default (a default becomes case data)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > INTEGER_BOUND:
+            return f"holds an integer beyond ±{INTEGER_BOUND}, the most case data may hold"
+        if isinstance(item, str) and ("\x00" in item or any("\ud800" <= c <= "\udfff" for c in item)):
+            return "holds a NUL or a lone surrogate in its text"
+        if isinstance(item, list | tuple):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
     return None

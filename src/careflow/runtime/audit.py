@@ -164,8 +164,13 @@ else:  # pragma: no cover - CPython always has the C encoder
 _ATOMIC = frozenset({str, int, float, bool, type(None)})
 # Encoded JSON of strings and role lists, which repeat from entry to entry (ids, kinds, paths): hashing
 # is the cost of sealing, verifying and replaying a log, and encoding is most of the cost of hashing.
+# The cache is bounded by bytes, not by count: only short values are kept (ids, kinds, paths and role
+# lists are short; anything longer is encoded each time), and it is emptied when its budget is spent.
 _SEEN: dict[Any, str] = {}
-_SEEN_MAX = 50_000
+SEEN_LONGEST = 256  # characters of encoded JSON worth keeping
+SEEN_BUDGET = 8 * 1024 * 1024  # bytes the cache may hold, counted generously (key + text + overhead)
+_SEEN_OVERHEAD = 200  # per entry: two str objects and a dict slot
+_seen_spent = [0]
 
 
 def _json(value: Any) -> str:
@@ -175,9 +180,13 @@ def _json(value: Any) -> str:
     if text is None:
         text = _fast(list(value) if type(value) is tuple else value)
         # Only strings and tuples of strings are kept: 1 == True, so other keys could collide.
-        if type(value) is str or (type(value) is tuple and all(type(v) is str for v in value)):
-            if len(_SEEN) >= _SEEN_MAX:
+        if len(text) <= SEEN_LONGEST and (
+                type(value) is str or (type(value) is tuple and all(type(v) is str for v in value))):
+            cost = 8 * len(text) + _SEEN_OVERHEAD  # key and text, at most 4 bytes a character each
+            if _seen_spent[0] + cost > SEEN_BUDGET:
                 _SEEN.clear()
+                _seen_spent[0] = 0
+            _seen_spent[0] += cost
             _SEEN[value] = text
     return text
 

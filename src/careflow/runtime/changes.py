@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from careflow.errors import InvalidData, Refusal, did_you_mean
 from careflow.runtime.audit import AuditEntry, RawEntry, cook, pairs
+from careflow.runtime.boundary import assign_problem, open_problem, time_problem
 from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess
 from careflow.runtime.effects import due, raw_entry
 from careflow.runtime.engine import Step, decide
@@ -46,7 +47,10 @@ class Opening(NamedTuple):
 def open_case(compiled: CompiledProcess, case_id: str, actor: Actor, data: Mapping[str, Any] | None,
               now: datetime, *, parent: Link | None = None, reason: str | None = None) -> Opening:
     """The first snapshot and its ``opened`` entry: data validated, defaults filled in. Refused
-    (undeclared or ill-typed data): nothing is recorded, as there is no case yet."""
+    (the boundary's checks, undeclared or ill-typed data): nothing is recorded, as there is no case yet."""
+    refused, data = open_problem(compiled, case_id, actor, data, reason)
+    if refused is not None:
+        return Opening(None, None, refused)
     values = dict(compiled.defaults)  # defaults are frozen values, so sharing them is safe
     if data:
         validators = compiled.validators
@@ -76,6 +80,9 @@ def assign(compiled: CompiledProcess, snap: RawSnapshot, role: str, person: str 
            now: datetime, reason: str | None = None) -> Step:
     """Give case role ``role`` to ``person`` (None takes it away): an ``assigned`` entry. Refused (no
     such case role, no valid person id): the snapshot unchanged, nothing recorded."""
+    refused = assign_problem(compiled, role, person, actor, reason)
+    if refused is not None:
+        return Step(snapshot_of(snap), (), refused)
     if role not in compiled.case_roles:
         hint = did_you_mean(role, compiled.case_roles, "case role")
         return Step(snapshot_of(snap), (), invalid_data(f"'{role}' is not a case-scoped role of '{compiled.id}'"
@@ -104,8 +111,12 @@ def tick(compiled: CompiledProcess, snap: RawSnapshot, now: datetime) -> Step:
 
     Each deadline fires once per entry into its state: the timer is marked fired before its event
     is tried, so a refused deadline event is logged (``denied``) and not retried. The record's
-    ``refusal`` is None: refusals are entries here, as nobody asked for the event.
+    ``refusal`` is None: refusals are entries here, as nobody asked for the event — except for a ``now``
+    that is not a datetime with an offset (``boundary.time_problem``): nothing changes, nothing is recorded.
     """
+    refused = time_problem(now)
+    if refused is not None:
+        return Step(snapshot_of(snap), (), refused)
     entries: list[RawEntry] = []
     raw: RawSnapshot = snap
     while True:

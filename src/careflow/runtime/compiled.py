@@ -17,7 +17,9 @@ import attrs
 from careflow.errors import DefinitionError, Diagnostic
 from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, ProcessDefinition, Transition
 from careflow.model.durations import Duration
+from careflow.model.limits import Limits
 from careflow.runtime.data import Validator, validator
+from careflow.runtime.texts import actor_problem
 
 if TYPE_CHECKING:
     from careflow.definitions.expressions import Guard
@@ -42,9 +44,13 @@ class Actor:
     id: str
     roles: frozenset[str] = attrs.field(default=frozenset(), converter=_roles)
     role_list: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)  # sorted, for entries
+    #: Why the input boundary refuses this actor (under the default limits), judged once here; None if good.
+    fault: str | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "role_list", tuple(sorted(self.roles)))
+        fault = actor_problem(self.id, self.roles)
+        object.__setattr__(self, "fault", fault)
+        object.__setattr__(self, "role_list", tuple(sorted(self.roles)) if fault is None else ())
 
 
 SYSTEM = Actor(SYSTEM_ACTOR, frozenset({SYSTEM_ROLE}))
@@ -73,8 +79,8 @@ class SpawnPlan:
 class Plan:
     """One candidate transition as seen from one leaf: everything ``step`` needs, precomputed."""
 
-    __slots__ = ("appends", "assigns", "case_roles", "entered_due", "event", "exit_items", "exited", "fields",
-                 "internal", "pyguard", "pyguard_name", "reads_event", "requires", "roles", "sets", "simple",
+    __slots__ = ("appends", "assigns", "case_roles", "checked", "entered_due", "event", "exit_items", "exited",
+                 "fields", "internal", "pyguard", "pyguard_name", "reads_event", "requires", "roles", "sets", "simple",
                  "skip_checklist", "source_path", "spawn", "system_ok", "target_leaf", "target_path", "test",
                  "tick_states", "ticks", "tid", "touches_timers", "transition", "values", "when")
 
@@ -101,6 +107,7 @@ class Plan:
         self.spawn: SpawnPlan | None = None
         self.skip_checklist = False
         self.simple = True
+        self.checked = False  # requires event data or has a Python guard: ``engine.check`` runs even without data
         self.internal = False
         self.tick_states: tuple[str, ...] = ()
         self.transition: Transition
@@ -127,6 +134,11 @@ class CompiledProcess:
     spawn_targets: dict[str, SpawnPlan]  # target process id -> handoff plan
     registry: Registry | None
     resolver: Resolver | None
+    limits: Limits  # what cases accept from callers (``runtime.boundary``)
+    #: What ``Actor.fault`` is for an actor the step may take without the boundary's full check: None, or
+    #: (limits tightened below the defaults) a marker no actor has, so every actor is checked in full.
+    good: object
+    declared: frozenset[str]  # the events of the process: good names whatever the limits
 
 
 _CACHE: dict[int, list[tuple[ProcessDefinition, Any, Any, CompiledProcess]]] = {}
@@ -175,7 +187,8 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
         initial_leaf=initial_leaf, initial_path=paths[initial_leaf],
         initial_due=_due_plan(process, reversed(entered)), case_roles=case_roles,
         actions=actions, spawn_targets={sp.definition.id: sp for sp in spawns.values()},
-        registry=registry, resolver=resolver)
+        registry=registry, resolver=resolver, limits=process.limits,
+        good=object() if process.limits.tightened else None, declared=frozenset(process.event_ids))
 
 
 def _guards(process: ProcessDefinition, problems: list[Diagnostic]) -> dict[int, Guard]:
@@ -278,6 +291,7 @@ def _for_leaf(process: ProcessDefinition, shared: Plan, leaf: str, source: str, 
     p.touches_timers = bool(p.entered_due) or any(process.state(s).due is not None for s in exited)
     p.simple = not (p.sets or p.appends or p.values or p.assigns or p.ticks or p.exit_items or p.touches_timers
                     or p.spawn)
+    p.checked = bool(p.requires) or p.pyguard is not None
     return p
 
 

@@ -24,9 +24,25 @@ Validator = Callable[[Any], Any]
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+#: Longest refusal message about one value (a message quotes the value; the log keeps the message).
+PROBLEM_LENGTH = 300
+
+
 def _fail(what: str, name: str, dtype: DataType, value: Any) -> InvalidData:
-    problem = value_problem(dtype, value) or f"does not fit {dtype.describe()}"
+    # Worded on a copy with sorted keys: a stored log gives mappings back in sorted order, and replay
+    # must word the refusal the same way.
+    problem = value_problem(dtype, _sorted(value)) or f"does not fit {dtype.describe()}"
+    if len(problem) > PROBLEM_LENGTH:
+        problem = problem[:PROBLEM_LENGTH] + "..."
     return InvalidData(f"{what} '{name}' {problem}", name)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _sorted(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def validator(dtype: DataType, name: str, what: str = "data field") -> Validator:

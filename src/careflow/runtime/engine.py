@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from careflow.errors import InvalidData, Refusal
 from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE
 from careflow.runtime.audit import AuditEntry, RawEntry, cook
+from careflow.runtime.boundary import Screened, screen
 from careflow.runtime.compiled import Actor, CompiledProcess, Plan
 from careflow.runtime.compiled import compile as compile  # the engine's entry point for callers that hold a definition
 from careflow.runtime.data import EMPTY, safe_json
@@ -83,10 +84,21 @@ def step(compiled: CompiledProcess, snap: RawSnapshot, event: str, actor: Actor,
 def decide(compiled: CompiledProcess, snap: RawSnapshot, event: str, actor: Actor, data: Mapping[str, Any] | None,
            now: datetime, reason: str | None = None, kind: str = "fired", ref: Mapping[str, Any] | None = None
            ) -> RawStep:
-    """``step`` for hot loops (``Case.fire``, replay): the same decision as a plain tuple."""
-    plans = compiled.table[snap[S_LEAF]].get(event)
-    if plans is None:
-        return deny(compiled, snap, event, actor, data, now, reason, ref, no_transition(compiled, snap, event))
+    """``step`` for hot loops (``Case.fire``, replay): the same decision as a plain tuple.
+
+    Inputs pass the boundary first (``boundary.screen``). A declared event from a known-good actor,
+    without data or reason, under the default limits is good by construction: that costs a few tests.
+    """
+    plans = compiled.table[snap[S_LEAF]].get(event) if type(event) is str else None
+    # ``compiled.good`` is None, an Actor's ``fault`` when good, unless the process tightened its limits
+    if plans is None or data is not None or reason is not None or type(actor) is not Actor \
+            or actor.fault is not compiled.good:
+        screened = screen(compiled, event, actor, data, reason)
+        if type(screened) is Screened:
+            return deny_input(compiled, snap, now, ref, screened)
+        data = screened  # type: ignore[assignment]  # the clean copy (or None)
+        if plans is None:
+            return deny(compiled, snap, event, actor, data, now, reason, ref, no_transition(compiled, snap, event))
     refusal: Refusal | None = None
     for plan in plans:
         case_role = None
@@ -96,7 +108,7 @@ def decide(compiled: CompiledProcess, snap: RawSnapshot, event: str, actor: Acto
             if case_role is None:
                 refusal = prefer(refusal, role_denied(plans, snap, actor))
                 continue
-        if data or plan.requires or plan.pyguard is not None:
+        if data or plan.checked:
             checked = check(plan, snap, actor, data, now)
             if type(checked) is Refusal:
                 refusal = prefer(refusal, checked)
@@ -176,15 +188,24 @@ def check(plan: Plan, snap: RawSnapshot, actor: Actor, data: Mapping[str, Any] |
 
 
 def event_data_for(plan: Plan, data: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` validated and frozen for ``plan``'s event, or ``InvalidData`` naming the field."""
+    """``data`` validated and frozen for ``plan``'s event, or ``InvalidData`` naming the field.
+
+    The field named is the first wrong one in sorted order: a stored log may come back with its keys
+    in another order, and replay must tell the same refusal."""
     out: dict[str, Any] = {}
     fields = plan.fields
-    for name, value in data.items():
-        validate = fields.get(name)
-        if validate is None:
-            takes = ", ".join(f"'{f}'" for f in fields) or "no data"
-            raise InvalidData(f"event '{plan.event}' does not take '{name}' (it takes {takes})", str(name))
-        out[name] = validate(value)
+    try:
+        for name, value in data.items():
+            out[name] = fields[name](value)
+    except (KeyError, InvalidData):
+        for name, value in sorted(data.items()):
+            validate = fields.get(name)
+            if validate is None:
+                takes = ", ".join(f"'{f}'" for f in fields) or "no data"
+                raise InvalidData(f"event '{plan.event}' does not take '{name}' (it takes {takes})", str(name)
+                                  ) from None
+            validate(value)
+        raise  # pragma: no cover - the sorted pass finds what the first pass found
     return out
 
 
@@ -200,4 +221,17 @@ def deny(compiled: CompiledProcess, snap: RawSnapshot, event: str, actor: Actor,
     return (*snap[:S_SEQ], seq), (entry,), refusal
 
 
-__all__ = ["RawStep", "Step", "authorize", "check", "compile", "decide", "deny", "event_data_for", "passes", "step"]
+def deny_input(compiled: CompiledProcess, snap: RawSnapshot, now: datetime, ref: Mapping[str, Any] | None,
+               screened: Screened) -> RawStep:
+    """A fire the boundary refused: a ``denied`` entry of its safe recorded forms (state unchanged)."""
+    seq = snap[S_SEQ] + 1
+    here = compiled.paths[snap[S_LEAF]]
+    refusal = screened.refusal
+    entry = raw_entry(seq, now, snap[S_CASE_ID], "denied", screened.actor_id, screened.roles, screened.event, here,
+                      here, screened.data, screened.reason, refusal.code, refusal.message, ref, None, compiled.id,
+                      compiled.version, None, None)
+    return (*snap[:S_SEQ], seq), (entry,), refusal
+
+
+__all__ = ["RawStep", "Step", "authorize", "check", "compile", "decide", "deny", "deny_input", "event_data_for",
+           "passes", "step"]

@@ -41,6 +41,7 @@ from careflow.errors import (
 )
 from careflow.model.definition import ProcessDefinition
 from careflow.runtime.audit import AuditEntry, cook, seal_all
+from careflow.runtime.boundary import time_problem
 from careflow.runtime.changes import tick
 from careflow.runtime.compiled import Actor, CompiledProcess, compile
 from careflow.runtime.engine import Step, step
@@ -154,6 +155,9 @@ class BaseStore(StoreUnits):
     def _cycle(self, case_id: str, run: Run, now: datetime | None, retries: int) -> Fired:
         """Read, step, commit; on ``ConcurrentUpdate`` read again and re-decide, ``retries`` times."""
         check_stored_id(case_id)
+        refused = time_problem(now) if now is not None else None
+        if refused is not None:
+            raise refusal_error(refused)
         attempt = 0
         while True:
             attempt += 1
@@ -183,6 +187,8 @@ class BaseStore(StoreUnits):
         snap = cached[1] if cached is not None else snapshot_of(decode(row))
         when = now if now is not None else self.clock.now()
         new, made, refused = run(compiled, snap, when)
+        if not made and refused is not None:  # refused by the boundary before anything was recorded
+            return refusal_error(refused)
         if not made:
             return Fired(case_id, row.version, compiled.paths[new.leaf], (), (), attempt)
         sealed, rows = seal_rows([cook(e) for e in made], row.head)
