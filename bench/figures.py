@@ -153,10 +153,10 @@ class Replay(Backend):
         return out[:n]
 
     def state(self, result: Any) -> str:
-        # A ReplayResult: ok, entries_checked, and the replayed Case (built on access, after timing).
+        # A ReplayResult: ok, entries_checked, and the final snapshot (its leaf state's dotted path, after timing).
         if not result.ok or result.entries_checked != ENTRIES_PER_CASE:
             return f"not ok: {result.divergence!r}"
-        return str(result.case.state)
+        return str(self.process.state(result.snapshot.leaf).path)
 
 
 def backend(process: Any, data: Path) -> Backend:

@@ -18,7 +18,7 @@ from workload import GUARD_FIELD, INITIAL, STATES, TRANSITIONS, Adapter
 
 import careflow
 import careflow.runtime.engine
-from careflow.clock import Clock
+from careflow.clock import Clock, FixedClock
 
 NAME = "careflow"
 PACKAGE = "careflow"
@@ -83,12 +83,12 @@ def _adapter(clock: Clock | None) -> Adapter:
 
 
 def system_clock() -> Adapter:
-    return _adapter(None)  # Case.open's default: careflow.SystemClock, datetime.now(UTC) per entry
+    return _adapter(None)  # Case.open's default: careflow.clock.SystemClock, datetime.now(UTC) per entry
 
 
 def fixed_clock() -> Adapter:
     # One shared FixedClock: no syscall per entry, the choice of tests, replay and batch imports.
-    return _adapter(careflow.FixedClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)))
+    return _adapter(FixedClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC)))
 
 
 VARIANTS: dict[str, Callable[[], Adapter]] = {
