@@ -55,6 +55,8 @@ def open_case(compiled: CompiledProcess, case_id: str, actor: Actor, data: Mappi
     if data:
         validators = compiled.validators
         for name, value in data.items():
+            if value is None and name in validators and values[name] is None:
+                continue  # "not set": what the snapshot holds anyway (an opened entry records unset fields as null)
             validate = validators.get(name)
             if validate is None:
                 hint = did_you_mean(str(name), validators, "data")
