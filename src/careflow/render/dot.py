@@ -36,6 +36,7 @@ from careflow.render.common import (
 )
 from careflow.render.grid import grid, ranks
 from careflow.render.overlay import Overlay, short_timedelta, taken
+from careflow.render.recurring import every_text
 from careflow.render.style import (
     ARROWS,
     CURRENT,
@@ -194,6 +195,9 @@ class _Writer:
         if state.due:
             small.append(f"<font color=\"{EDGE_STYLE['escalate']['color']}\"><b>"
                          f"{html(word('deadline', self.lang))} {html(deadline_text(state))}</b></font>")
+        if state.every:
+            small.append(f"<font color=\"{EDGE_STYLE['escalate']['color']}\"><b>"
+                         f"↻ {html(every_text(state, self.lang))}</b></font>")
         if state.checklist:
             # a count only: the items are in the handbook table; listed here they swamp the flow
             small.append(html(f"☐ {len(state.checklist)} {word('checklist', self.lang)}"))

@@ -17,6 +17,7 @@ from careflow.render.common import (
     role_names,
     word,
 )
+from careflow.render.recurring import every_text
 
 
 def cell(text: str) -> str:
@@ -58,6 +59,8 @@ def _section(process: ProcessDefinition, state: State, lang: str, level: int) ->
         out += [cell(state.description.get(lang)), ""]
     if state.due:
         out += [f"**{cell(word('deadline', lang))}:** {cell(deadline_text(state))}", ""]
+    if state.every:
+        out += [f"**{cell(word('deadline', lang))}:** ↻ {cell(every_text(state, lang))}", ""]
     anywhere = [_move(process, t, lang) for t in process.transitions if state.id in t.sources]
     if anywhere:
         out += [f"*{cell(word('meanwhile', lang))}:*", "", *(f"- {m}" for m in anywhere), ""]
