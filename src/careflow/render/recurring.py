@@ -7,14 +7,18 @@ from __future__ import annotations
 from careflow.model.definition import Recurrence, State
 from careflow.model.durations import Duration
 
-# unit -> language -> (singular after "every", plural after "every n")
-_UNITS: dict[str, dict[str, tuple[str, str]]] = {
-    "year": {"nn": ("år", "år"), "nb": ("år", "år"), "en": ("year", "years"), "sv": ("år", "år")},
-    "month": {"nn": ("månad", "månad"), "nb": ("måned", "måned"), "en": ("month", "months"),
-              "sv": ("månad", "månad")},
-    "week": {"nn": ("veke", "veke"), "nb": ("uke", "uke"), "en": ("week", "weeks"), "sv": ("vecka", "vecka")},
-    "day": {"nn": ("dag", "dag"), "nb": ("dag", "dag"), "en": ("day", "days"), "sv": ("dag", "dag")},
-    "hour": {"nn": ("time", "time"), "nb": ("time", "time"), "en": ("hour", "hours"), "sv": ("timme", "timme")},
+# unit -> language -> (singular, after "every n" (an ordinal in nn/nb/sv), plural after a number)
+_UNITS: dict[str, dict[str, tuple[str, str, str]]] = {
+    "year": {"nn": ("år", "år", "år"), "nb": ("år", "år", "år"), "en": ("year", "years", "years"),
+             "sv": ("år", "år", "år")},
+    "month": {"nn": ("månad", "månad", "månader"), "nb": ("måned", "måned", "måneder"),
+              "en": ("month", "months", "months"), "sv": ("månad", "månad", "månader")},
+    "week": {"nn": ("veke", "veke", "veker"), "nb": ("uke", "uke", "uker"), "en": ("week", "weeks", "weeks"),
+             "sv": ("vecka", "vecka", "veckor")},
+    "day": {"nn": ("dag", "dag", "dagar"), "nb": ("dag", "dag", "dager"), "en": ("day", "days", "days"),
+            "sv": ("dag", "dag", "dagar")},
+    "hour": {"nn": ("time", "time", "timar"), "nb": ("time", "time", "timer"), "en": ("hour", "hours", "hours"),
+             "sv": ("timme", "timme", "timmar")},
 }
 # "every" before a unit of each grammatical gender: nn "kvar månad" / "kvart år", nb "hver måned" / "hvert år"
 _EVERY = {"nn": ("Kvar", "Kvart"), "nb": ("Hver", "Hvert"), "en": ("Every", "Every"), "sv": ("Varje", "Varje")}
@@ -46,12 +50,22 @@ def period_text(period: Duration, lang: str) -> str:
     if single is None:
         return f"{_EVERY[lang][0]} {period.short()}"
     n, unit = single
-    one, many = _UNITS[unit][lang]
+    one, many, _ = _UNITS[unit][lang]
     if n == 1:
         return f"{_EVERY[lang][1 if unit in _NEUTER else 0]} {one}"
     if lang == "en":
         return f"Every {n} {many}"
     return f"{_EVERY_NTH[lang]} {n}{':e' if lang == 'sv' else '.'} {one}"
+
+
+def length_text(d: Duration, lang: str) -> str:
+    """"1 år", "6 månader", "2 weeks"; the compact form ("1 mo 2 d") for a mixed duration."""
+    single = _single(d)
+    if single is None:
+        return d.short()
+    n, unit = single
+    one, _, many = _UNITS[unit][lang if lang in _EVERY else "en"]
+    return f"{n} {one if n == 1 else many}"
 
 
 def recurrence_text(rec: Recurrence, lang: str) -> str:
@@ -61,7 +75,7 @@ def recurrence_text(rec: Recurrence, lang: str) -> str:
     if rec.count is not None:
         ends.append(_ONCE[lang] if rec.count == 1 else _TIMES[lang].format(n=rec.count))
     if rec.until is not None:
-        ends.append(_FOR[lang].format(d=rec.until.short()))
+        ends.append(_FOR[lang].format(d=length_text(rec.until, lang)))
     text = period_text(rec.period, lang)
     return f"{text} ({', '.join(ends)})" if ends else text
 
@@ -71,4 +85,4 @@ def every_text(state: State, lang: str) -> str:
     return recurrence_text(state.every, lang) if state.every is not None else ""
 
 
-__all__ = ["every_text", "period_text", "recurrence_text"]
+__all__ = ["every_text", "length_text", "period_text", "recurrence_text"]
