@@ -39,7 +39,7 @@ def _state_rows(process: ProcessDefinition, lang: str) -> list[list[str]]:
         if state.due:
             due = f"≤ {state.due.duration.short()}" + (f" → {state.due.event}" if state.due.event else "")
         if state.every:
-            due = (due + "; " if due else "") + f"↻ {recurrence_text(state.every, lang)} → {state.every.event}"
+            due = (due + "; " if due else "") + f"{recurrence_text(state.every, lang)} → {state.every.event}"
         rows.append(["  " * depth + state.id, str(state.step or ""), process.label(state, lang), due,
                      ", ".join(marks)])
         for child in process.children(state.id):

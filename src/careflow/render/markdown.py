@@ -60,7 +60,7 @@ def _section(process: ProcessDefinition, state: State, lang: str, level: int) ->
     if state.due:
         out += [f"**{cell(word('deadline', lang))}:** {cell(deadline_text(state))}", ""]
     if state.every:
-        out += [f"**{cell(word('deadline', lang))}:** ↻ {cell(every_text(state, lang))}", ""]
+        out += [f"**{cell(word('deadline', lang))}:** {cell(every_text(state, lang))}", ""]
     anywhere = [_move(process, t, lang) for t in process.transitions if state.id in t.sources]
     if anywhere:
         out += [f"*{cell(word('meanwhile', lang))}:*", "", *(f"- {m}" for m in anywhere), ""]

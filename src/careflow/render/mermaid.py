@@ -61,7 +61,7 @@ def _state(process: ProcessDefinition, state: State, lang: str, depth: int) -> l
     if state.due:
         label += f" ({deadline_text(state)})"
     if state.every:
-        label += f" (↻ {every_text(state, lang)})"
+        label += f" ({every_text(state, lang)})"
     name = escape(label)  # Mermaid wraps long names itself
     if not state.compound:
         return [f'{pad}state "{name}" as {node_id(state.id)}']
