@@ -82,7 +82,7 @@ def _table(process: ProcessDefinition, states: list[State], lang: str) -> list[s
         who = list(dict.fromkeys(role_names(process, t, lang) for t in outgoing))
         roles = ", ".join(dict.fromkeys(r for names in who for r in names.split(", ")))
         exits = "<br>".join(_move(process, t, lang) for t in outgoing)
-        deadline = deadline_text(s)
+        deadline = "; ".join(t for t in (deadline_text(s), every_text(s, lang)) if t)
         if s.checklist:
             items = ", ".join(process.label(c, lang) for c in s.checklist)
             what = f"{cell(s.description.get(lang))}<br>☐ {cell(items)}"
