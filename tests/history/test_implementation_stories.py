@@ -39,8 +39,8 @@ def test_the_dps_clinic_through_its_loci_year() -> None:
     assert result.snapshot is not None and result.snapshot.leaf == "sustainment"
     check_ins = deadlines(result, "senior_leader_check_in_due")
     follow_ups = deadlines(result, "loci_follow_up_due")
-    # the summer without a runner: one entry on 3 August stands for June's and July's occurrences
-    assert ("2026-08-03", 4, 1) in check_ins and ("2026-08-03", 4, 1) in follow_ups
+    # the summer without a runner: one entry on 3 August stands for June's, July's and August's occurrences
+    assert ("2026-08-03", 5, 2) in check_ins and ("2026-08-03", 5, 2) in follow_ups
     # every occurrence of the year is accounted for, none twice
     assert sum(missed + 1 for _, _, missed in check_ins) == 12
     assert [k for _, k, _ in follow_ups] == sorted({k for _, k, _ in follow_ups})
