@@ -3,10 +3,13 @@ located diagnostic with a code and a hint."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from careflow.definitions.loader import loads, validate_text
+from careflow.definitions.loader import load, loads, validate, validate_text
 from careflow.model.durations import Duration
+from tests.support import TESTS
 
 BASE = """\
 careflow: 1
@@ -83,3 +86,18 @@ def test_a_recurring_event_only_people_may_fire_is_cf208() -> None:
 def test_until_as_long_as_every_is_fine() -> None:
     assert not problems("every: P1M", "on_every: due_now", "until: P1M")
     assert not problems("every: PT1H", "on_every: due_now", "count: 1")
+
+
+def test_an_adapting_file_changes_the_rhythm_and_renames_the_event(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    base = (TESTS / "processes" / "recurring.yaml").read_text("utf-8")  # with its event declared, to rename it
+    (tmp_path / "recurring.yaml").write_text(base + "events:\n  check_in_due: {label: {en: Check-in due}}\n",
+                                             encoding="utf-8")
+    monkeypatch.setenv("CAREFLOW_PATH", str(tmp_path))
+    variant = tmp_path / "recurring_local.yaml"
+    variant.write_text('careflow: 1\nextends: recurring\nid: recurring_local\nversion: "1.0-local"\n'
+                       "events:\n  check_in_due: {rename: innsjekk_due}\n"
+                       "states:\n  follow_up: {every: P2W}\n", encoding="utf-8")
+    assert not validate(variant).diagnostics
+    every = load(variant).state("follow_up").every
+    assert every is not None and every.period.text == "P2W" and every.event == "innsjekk_due"
