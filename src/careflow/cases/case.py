@@ -262,7 +262,8 @@ class Case:
         return self.entries_between(len(self._log) - 1, len(self._log))[0]
 
     def tick(self, now: datetime | None = None) -> FireResult:
-        """Fire the ``on_due`` events whose deadlines have passed (as ``system``); idempotent."""
+        """Fire the ``on_due``/``on_every`` events whose deadlines have passed (as ``system``); idempotent: a
+        recurring deadline fires once for every occurrence passed since the last tick (``runtime.changes.tick``)."""
         done = tick(self._c, self._s, now if now is not None else self._clock.now())
         if done.refusal is not None:  # a ``now`` the boundary refuses: nothing changed, nothing logged
             raise refusal_error(done.refusal)

@@ -229,10 +229,18 @@ def run_due(args: argparse.Namespace) -> int:
             if args.fire:
                 fired = store.tick(r.case_id, at, retries=3)
                 for e in fired.entries:
-                    out(f"    fired {escape(e.event)} as system -> {escape(e.target)}"
+                    out(f"    fired {escape(e.event)} as system -> {escape(e.target)}" + _occurrence(e.ref)
                         + (f" [{escape(e.code)}]" if e.code else ""))
         out(f"{len(rows)} case(s) due at {_when(at)}")
     return 0
+
+
+def _occurrence(ref: Any) -> str:
+    """" (occurrence 4, 2 missed)" for a recurring deadline's entry; "" for any other."""
+    if not ref or "occurrence" not in ref:
+        return ""
+    missed = ref.get("missed") or 0
+    return f" (occurrence {ref['occurrence']}" + (f", {missed} missed" if missed else "") + ")"
 
 
 def run_verify(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from careflow.model.definition import ProcessDefinition, State
 from careflow.model.values import describe, show_value
+from careflow.render.recurring import recurrence_text
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_width: int = 48) -> str:
@@ -37,6 +38,8 @@ def _state_rows(process: ProcessDefinition, lang: str) -> list[list[str]]:
         due = ""
         if state.due:
             due = f"≤ {state.due.duration.short()}" + (f" → {state.due.event}" if state.due.event else "")
+        if state.every:
+            due = (due + "; " if due else "") + f"{recurrence_text(state.every, lang)} → {state.every.event}"
         rows.append(["  " * depth + state.id, str(state.step or ""), process.label(state, lang), due,
                      ", ".join(marks)])
         for child in process.children(state.id):

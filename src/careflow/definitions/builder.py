@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from careflow.definitions.deadlines import check_deadline_events, state_deadlines
 from careflow.errors import Diagnostic, SourceLocation, did_you_mean, pointer_join
 from careflow.model.datatypes import DATA_KINDS, DataField, DataType
 from careflow.model.definition import (
     LANGUAGES,
     ChecklistItem,
-    Deadline,
     Event,
     Expression,
     ProcessDefinition,
@@ -23,7 +23,6 @@ from careflow.model.definition import (
     State,
     Transition,
 )
-from careflow.model.durations import MAX_DURATION, MAX_DURATION_WORDS, Duration
 from careflow.model.frozen import freeze
 from careflow.model.limits import LIMIT_DEFAULTS, Limits
 from careflow.model.marks import Mark, SourceMap
@@ -35,7 +34,6 @@ _DEPENDS_ON = {"CF104": "/states", "CF113": "/states", "CF115": "/states", "CF10
                "CF108": "/data", "CF114": "/transitions", "CF401": "/data", "CF402": "/data", "CF405": "/data",
                "CF407": "/data"}
 
-DURATION_HINT = "write e.g. P14D (14 days), P2W (2 weeks), P1M (1 month) or PT48H (48 hours), without quotes"
 
 # Names that guard expressions give their own meaning.
 _RESERVED_NAMES = frozenset({"now", "event", "true", "false", "null", "and", "or", "not", "in"})
@@ -110,7 +108,7 @@ class Builder:
         initial = self.top_initial(doc.get("initial"))
         events = self.build_events(_d(doc.get("events")))
         transitions = self.build_transitions(_l(doc.get("transitions")))
-        self.check_deadline_events(transitions, events)
+        check_deadline_events(self, transitions, events)
         if initial is None:
             return None
         try:
@@ -238,15 +236,7 @@ class Builder:
         elif not children_doc and initial is not None:
             self.report("CF115", f"state '{sid}' has 'initial' but no child states", pointer_join(pointer, "initial"),
                         "remove 'initial', or add 'states'")
-        due = None
-        if "due" in doc and isinstance(doc.get("due"), str):
-            due = self.deadline(doc["due"], doc.get("on_due"), pointer_join(pointer, "due"))
-        elif "on_due" in doc and "due" not in doc:
-            self.report("CF107", f"state '{sid}' has 'on_due' but no 'due'", pointer_join(pointer, "on_due"),
-                        "add due: P14D (or the right duration)")
-        if final and due is not None:
-            self.report("CF116", f"final state '{sid}' cannot have a deadline", pointer_join(pointer, "due"),
-                        "remove 'due' (and 'on_due'): a case that has ended has nothing left to do")
+        due, every = state_deadlines(self, sid, doc, pointer, final)
         checklist = tuple(
             ChecklistItem(item, self.text(_d(idoc).get("label")), pointer_join(pointer, "checklist", item))
             for item, idoc in _d(doc.get("checklist")).items())
@@ -257,7 +247,7 @@ class Builder:
             final=final and not children_doc,
             step=step if isinstance(step, int) and not isinstance(step, bool) else None,
             label=self.text(doc.get("label")), description=self.text(doc.get("description")),
-            due=due, checklist=checklist, pointer=pointer)
+            due=due, checklist=checklist, pointer=pointer, every=every)
         self.states[sid] = state
         self.state_order.append(sid)
         self.state_pointer[sid] = pointer
@@ -268,21 +258,6 @@ class Builder:
                      and self.states[c].parent == sid)
         if kept != state.children:
             self.states[sid] = State(**{**_asdict(state), "children": kept})
-
-    def deadline(self, text: str, on_due: Any, pointer: str) -> Deadline | None:
-        """The deadline ``due: text`` sets, or None and CF109: not a duration, or longer than MAX_DURATION."""
-        duration = Duration.parse(text)
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        if duration is None:
-            self.report("CF109", f"'{shown}' is not an ISO-8601 duration", pointer,
-                        DURATION_HINT, value=True)
-            return None
-        if not duration.within_bound():
-            self.report("CF109", f"'{shown}' is longer than the longest deadline allowed ({MAX_DURATION_WORDS})",
-                        pointer, f"write at most {MAX_DURATION} (or P1200M, P36525D, PT876600H); a deadline "
-                        "further away than that is no deadline: leave 'due' out", value=True)
-            return None
-        return Deadline(duration, _s(on_due), pointer)
 
     def top_initial(self, initial: Any) -> str | None:
         top = [s for s in self.state_order if self.states[s].parent is None]
@@ -332,22 +307,6 @@ class Builder:
         _, problems = compile_guard(when.source, scope, pointer=when.pointer, mark=self.source_map.get(when.pointer),
                                     file=self.file)
         self.diagnostics.extend(problems)
-
-    def check_deadline_events(self, transitions: list[Transition], events: list[Event]) -> None:
-        used = {t.event for t in transitions}
-        for sid in self.state_order:
-            due = self.states[sid].due
-            if due is not None and due.event is not None and due.event not in used:
-                self.report("CF114", f"the deadline event '{due.event}' of state '{sid}' is used by no transition",
-                            pointer_join(self.state_pointer[sid], "on_due"),
-                            did_you_mean(due.event, used, "event") or "add a transition for it (roles: [system])",
-                            value=True)
-        for e in events:
-            mark = self.source_map.get(e.pointer)
-            from_base = mark is not None and mark.file != self.file  # an adapting file may drop base events
-            if e.id not in used and not from_base and not self.blind:
-                self.report("CF114", f"event '{e.id}' is declared but used by no transition", e.pointer,
-                            did_you_mean(e.id, used, "event"), severity="warning")
 
     # -- structure helpers (before the definition exists) -----------------------------------------
 

@@ -228,32 +228,37 @@ def _deadlines(process: ProcessDefinition) -> Iterator[Diagnostic]:
     by_source = _by_source(process)
     used = {t.event for t in process.transitions}
     for state in process.states:
-        # An event no transition uses at all is the loader's CF114 (with a did-you-mean): say it once.
-        if state.due is None or state.due.event is None or state.due.event not in used:
+        for event, key in ((state.due.event if state.due else None, "on_due"),
+                           (state.every.event if state.every else None, "on_every")):
+            # An event no transition uses at all is the loader's CF114 (with a did-you-mean): say it once.
+            if event is not None and event in used:
+                yield from _deadline_handled(process, by_source, state, event, key)
+
+
+def _deadline_handled(process: ProcessDefinition, by_source: dict[str, list[Transition]], state: State,
+                      event: str, key: str) -> Iterator[Diagnostic]:
+    unhandled: list[str] = []
+    refused: list[str] = []
+    for leaf in (state.id,) if not state.children else process.descendants(state.id):
+        if process.state(leaf).children or process.state(leaf).final:
             continue
-        event = state.due.event
-        unhandled: list[str] = []
-        refused: list[str] = []
-        for leaf in (state.id,) if not state.children else process.descendants(state.id):
-            if process.state(leaf).children or process.state(leaf).final:
-                continue
-            handlers = [t for t, _ in _applicable(process, leaf, by_source) if t.event == event]
-            # The deadline clock fires as `system`: a handler restricted to other roles is refused.
-            if not handlers:
-                unhandled.append(leaf)
-            elif not any(not t.roles or SYSTEM_ROLE in t.roles for t in handlers):
-                refused.append(leaf)
-        if not unhandled and not refused:
-            continue
-        where = "" if not state.children else f" when the case is in {_names(unhandled or refused)}"
-        if unhandled:
-            message = f"deadline event '{event}' of state '{state.id}' has no transition to handle it{where}"
-            hint = f"add a transition with `event: {event}` from '{state.id}'"
-        else:
-            message = (f"deadline event '{event}' of state '{state.id}' is only handled by transitions "
-                       f"the `{SYSTEM_ROLE}` actor may not fire{where}")
-            hint = f"add '{SYSTEM_ROLE}' to the handling transition's `roles`, or drop its `roles`"
-        yield Diagnostic("CF208", message, _loc(process, state.pointer, "/on_due", value=True), hint)
+        handlers = [t for t, _ in _applicable(process, leaf, by_source) if t.event == event]
+        # The deadline clock fires as `system`: a handler restricted to other roles is refused.
+        if not handlers:
+            unhandled.append(leaf)
+        elif not any(not t.roles or SYSTEM_ROLE in t.roles for t in handlers):
+            refused.append(leaf)
+    if not unhandled and not refused:
+        return
+    where = "" if not state.children else f" when the case is in {_names(unhandled or refused)}"
+    if unhandled:
+        message = f"deadline event '{event}' of state '{state.id}' has no transition to handle it{where}"
+        hint = f"add a transition with `event: {event}` from '{state.id}'"
+    else:
+        message = (f"deadline event '{event}' of state '{state.id}' is only handled by transitions "
+                   f"the `{SYSTEM_ROLE}` actor may not fire{where}")
+        hint = f"add '{SYSTEM_ROLE}' to the handling transition's `roles`, or drop its `roles`"
+    yield Diagnostic("CF208", message, _loc(process, state.pointer, f"/{key}", value=True), hint)
 
 
 # -- CF207: roles nobody uses ---------------------------------------------------------------------

@@ -85,8 +85,9 @@ def _visit_states(states: Any, pointer: str, visit: Visit) -> None:
         here = pointer_join(pointer, sid)
         if isinstance(sdoc.get("initial"), str):
             sdoc["initial"] = visit("states", sdoc["initial"], pointer_join(here, "initial"))
-        if isinstance(sdoc.get("on_due"), str):
-            sdoc["on_due"] = visit("events", sdoc["on_due"], pointer_join(here, "on_due"))
+        for key in ("on_due", "on_every"):
+            if isinstance(sdoc.get(key), str):
+                sdoc[key] = visit("events", sdoc[key], pointer_join(here, key))
         _visit_states(sdoc.get("states"), pointer_join(here, "states"), visit)
 
 
@@ -189,6 +190,6 @@ def place(doc: dict[str, Any], pointer: str) -> str:
         return f"transition {int(parts[1]) + 1} (event '{t.get('event')}', id '{default_transition_id(t)}')"
     if parts[-1] == "initial" and len(parts) > 2:
         return f"the 'initial' of state '{parts[-2]}'"
-    if parts[-1] == "on_due" and len(parts) > 2:
-        return f"the 'on_due' of state '{parts[-2]}'"
+    if parts[-1] in ("on_due", "on_every") and len(parts) > 2:
+        return f"the '{parts[-1]}' of state '{parts[-2]}'"
     return f"'{parts[-1]}'"

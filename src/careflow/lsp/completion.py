@@ -19,7 +19,8 @@ from careflow.lsp.hover import text_in
 from careflow.lsp.index import EVENT, FIELD, ITEM, PROCESS, ROLE, STATE, DocumentIndex
 
 # the key whose value is being typed -> the kind of id it takes
-ID_KEYS = {"from": STATE, "to": STATE, "initial": STATE, "event": EVENT, "on_due": EVENT, "roles": ROLE,
+ID_KEYS = {"from": STATE, "to": STATE, "initial": STATE, "event": EVENT, "on_due": EVENT, "on_every": EVENT,
+           "roles": ROLE,
            "assign": ROLE, "set": FIELD, "append": FIELD, "requires": FIELD, "values": FIELD, "when": FIELD,
            "tick": ITEM, "extends": PROCESS, "process": PROCESS}
 # the top-level mappings of ids, and the kind of id that keys them

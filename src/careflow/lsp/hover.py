@@ -121,6 +121,15 @@ def _state_details(home: DocumentIndex, name: str, node: dict[str, Any]) -> list
     if words:
         then = f"; then the event `{node['on_due']}`" if isinstance(node.get("on_due"), str) else ""
         out.append(f"due: {words} after entering it{then}")
+    every = node.get("every")
+    words = duration_in_words(every) if isinstance(every, str) else None
+    if words:
+        then = f", raising `{node['on_every']}`" if isinstance(node.get("on_every"), str) else ""
+        ends = [f"at most {node['count']} times"] if isinstance(node.get("count"), int) else []
+        until = node.get("until")
+        until_words = duration_in_words(until) if isinstance(until, str) else None
+        ends += [f"until {until_words} after entering it"] if until_words else []
+        out.append(f"every: {words}, counted from entering it{then}" + (f" ({', '.join(ends)})" if ends else ""))
     return out
 
 
@@ -137,7 +146,7 @@ def _value_hover(index: DocumentIndex, bases: list[DocumentIndex], line: int, co
     """Hover on a value that holds no id: a duration, or a guard as a whole (the types it reads)."""
     for pointer, mark in index.marks.items():
         key = pointer.rsplit("/", 1)[-1]
-        if key not in ("due", "when") or mark.line - 1 != line:
+        if key not in ("due", "every", "until", "when") or mark.line - 1 != line:
             continue
         value = index.node(pointer)
         if not isinstance(value, str):
@@ -145,12 +154,19 @@ def _value_hover(index: DocumentIndex, bases: list[DocumentIndex], line: int, co
         span = Span(mark.line - 1, mark.column - 1, mark.value_column - 1 + len(value) + 2 * bool(mark.style))
         if not span.contains(line, column):
             continue
-        if key == "due":
+        if key in _DURATION_WORDS:
             words = duration_in_words(value)
-            return (f"**due** `{value}`: {words} after entering the state" if words else
+            return (f"**{key}** `{value}`: {_DURATION_WORDS[key].format(words=words)}" if words else
                     f"`{value}` is not an ISO-8601 duration: write e.g. `P14D` (14 days) or `P2W`"), span
         return _guard_types([index, *bases], value), span
     return None
+
+
+_DURATION_WORDS = {
+    "due": "{words} after entering the state",
+    "every": "every {words}, counted on the calendar from entering the state, while the case stays in it",
+    "until": "no occurrence of `every` later than {words} after entering the state",
+}
 
 
 def _guard_types(indexes: list[DocumentIndex], guard: str) -> str:

@@ -180,6 +180,7 @@ class _Collector:
             if isinstance(state, dict):
                 self.value(STATE, state.get("initial"), f"{here}/initial")
                 self.value(EVENT, state.get("on_due"), f"{here}/on_due")
+                self.value(EVENT, state.get("on_every"), f"{here}/on_every")
                 self.keys(ITEM, state.get("checklist"), f"{here}/checklist", defines=True)
                 self.state_tree(state.get("states"), f"{here}/states", state_id)
 

@@ -61,7 +61,7 @@ def rename_target(index: DocumentIndex, line: int, column: int) -> Occurrence | 
 def rename(index: DocumentIndex, line: int, column: int, new_name: str,
            bases: Sequence[DocumentIndex] = ()) -> list[Span]:
     """The spans to replace with ``new_name``: every use of the state or event id in the file (its key,
-    ``from``/``to``/``initial``, ``event``/``on_due``, and inside transition ids ``event@state``).
+    ``from``/``to``/``initial``, ``event``/``on_due``/``on_every``, and inside transition ids ``event@state``).
 
     Raises ValueError when the id cannot be renamed to ``new_name``, or belongs to a base process (renaming
     it here would only cut this file off from it)."""

@@ -54,6 +54,19 @@ class Deadline:
 
 
 @attrs.frozen
+class Recurrence:
+    """``every``: a deadline that recurs while the case stays in the state. Occurrence ``k`` (from 1) falls
+    at entry + ``k`` × ``period`` in calendar arithmetic, anchored on the entry so month ends do not drift;
+    ``event`` is raised for it. ``until`` (a duration from the entry) and ``count`` end the series."""
+
+    period: Duration
+    event: str
+    until: Duration | None = None
+    count: int | None = None
+    pointer: str = ""
+
+
+@attrs.frozen
 class State:
     """A state. Compound states have ``children`` and an ``initial`` child; ids are unique per process."""
 
@@ -69,6 +82,7 @@ class State:
     due: Deadline | None = None
     checklist: tuple[ChecklistItem, ...] = ()
     pointer: str = ""
+    every: Recurrence | None = None
 
     @property
     def compound(self) -> bool:
@@ -219,6 +233,12 @@ class ProcessDefinition:
         return tuple(dict.fromkeys(t.event for t in self.transitions))
 
     # structure
+    @property
+    def deadline_events(self) -> frozenset[str]:
+        """The events the deadline clock raises: every ``on_due`` and ``on_every``."""
+        return frozenset({s.due.event for s in self.states if s.due and s.due.event}
+                         | {s.every.event for s in self.states if s.every})
+
     @property
     def top_level(self) -> tuple[State, ...]:
         return tuple(s for s in self.states if s.parent is None)

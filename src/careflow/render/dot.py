@@ -36,6 +36,7 @@ from careflow.render.common import (
 )
 from careflow.render.grid import grid, ranks
 from careflow.render.overlay import Overlay, short_timedelta, taken
+from careflow.render.recurring import every_text
 from careflow.render.style import (
     ARROWS,
     CURRENT,
@@ -162,6 +163,8 @@ class _Writer:
         extra = self._annotations(state)
         if extra:
             rows.append(f"<tr><td align=\"left\" balign=\"left\"><font point-size=\"9\">{extra}</font></td></tr>")
+        rows += [f"<tr><td align=\"left\" balign=\"left\"><font point-size=\"9\">{d}</font></td></tr>"
+                 for d in self._deadlines(state, due=False)]  # a compound's `due` is not drawn (yet)
         items = [lines(wrap(f"↻ {self.p.label(t, self.lang)}", 60)) for t in internal_transitions(self.p, state.id)]
         for edge, count in zip(self.edges, self.counts, strict=True):
             if edge.source == state.id and self._placement(edge) != "arrow":
@@ -173,6 +176,12 @@ class _Writer:
             rows.append(f"<tr><td align=\"left\" balign=\"left\"><font point-size=\"8.5\" color=\"{MUTED}\">"
                         f"<i>{html(word('meanwhile', self.lang))}:</i><br/>{'<br/>'.join(items)}</font></td></tr>")
         return "<<table border=\"0\" cellpadding=\"1\" cellspacing=\"0\">" + "".join(rows) + "</table>>"
+
+    def _deadlines(self, state: State, due: bool = True) -> list[str]:
+        """The state's ``due`` ("Frist ≤ 14 d") and ``every`` ("Frist: Kvar månad (i 1 år)"), in bold."""
+        texts = [f"{word('deadline', self.lang)} {deadline_text(state)}"] if state.due and due else []
+        texts += [f"{word('deadline', self.lang)}: {every_text(state, self.lang)}"] if state.every else []
+        return [f"<font color=\"{EDGE_STYLE['escalate']['color']}\"><b>{html(t)}</b></font>" for t in texts]
 
     def _node_attrs(self, state: State) -> str:
         attrs = [f"label={self._node_label(state)}"]
@@ -190,10 +199,7 @@ class _Writer:
         title = lines(wrap(self.p.label(state, self.lang), STATE_WIDTH))
         if state.final:
             title = f"<b>{title}</b>"
-        small: list[str] = []
-        if state.due:
-            small.append(f"<font color=\"{EDGE_STYLE['escalate']['color']}\"><b>"
-                         f"{html(word('deadline', self.lang))} {html(deadline_text(state))}</b></font>")
+        small = self._deadlines(state)
         if state.checklist:
             # a count only: the items are in the handbook table; listed here they swamp the flow
             small.append(html(f"☐ {len(state.checklist)} {word('checklist', self.lang)}"))

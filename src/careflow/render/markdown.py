@@ -17,6 +17,7 @@ from careflow.render.common import (
     role_names,
     word,
 )
+from careflow.render.recurring import every_text
 
 
 def cell(text: str) -> str:
@@ -58,6 +59,8 @@ def _section(process: ProcessDefinition, state: State, lang: str, level: int) ->
         out += [cell(state.description.get(lang)), ""]
     if state.due:
         out += [f"**{cell(word('deadline', lang))}:** {cell(deadline_text(state))}", ""]
+    if state.every:
+        out += [f"**{cell(word('deadline', lang))}:** {cell(every_text(state, lang))}", ""]
     anywhere = [_move(process, t, lang) for t in process.transitions if state.id in t.sources]
     if anywhere:
         out += [f"*{cell(word('meanwhile', lang))}:*", "", *(f"- {m}" for m in anywhere), ""]
@@ -79,7 +82,7 @@ def _table(process: ProcessDefinition, states: list[State], lang: str) -> list[s
         who = list(dict.fromkeys(role_names(process, t, lang) for t in outgoing))
         roles = ", ".join(dict.fromkeys(r for names in who for r in names.split(", ")))
         exits = "<br>".join(_move(process, t, lang) for t in outgoing)
-        deadline = deadline_text(s)
+        deadline = "; ".join(t for t in (deadline_text(s), every_text(s, lang)) if t)
         if s.checklist:
             items = ", ".join(process.label(c, lang) for c in s.checklist)
             what = f"{cell(s.description.get(lang))}<br>☐ {cell(items)}"

@@ -13,6 +13,7 @@ import json
 
 from careflow.model.definition import ProcessDefinition, State
 from careflow.render.common import deadline_text, edges, guard_text, language, ordered_children
+from careflow.render.recurring import every_text
 
 # Characters with a meaning in Mermaid's grammar (or in the HTML it renders labels into).
 _SPECIAL = '"#:;{}[]()<>%|\\`&=-'
@@ -59,6 +60,8 @@ def _state(process: ProcessDefinition, state: State, lang: str, depth: int) -> l
         label = f"{state.step}. {label}"
     if state.due:
         label += f" ({deadline_text(state)})"
+    if state.every:
+        label += f" ({every_text(state, lang)})"
     name = escape(label)  # Mermaid wraps long names itself
     if not state.compound:
         return [f'{pad}state "{name}" as {node_id(state.id)}']

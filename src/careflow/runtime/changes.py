@@ -12,7 +12,7 @@ from careflow.errors import InvalidData, Refusal, did_you_mean
 from careflow.runtime.audit import AuditEntry, RawEntry, cook, pairs
 from careflow.runtime.boundary import assign_problem, open_problem, time_problem
 from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess
-from careflow.runtime.effects import due, raw_entry
+from careflow.runtime.effects import raw_entry, start_timers
 from careflow.runtime.engine import Step, decide
 from careflow.runtime.fields import (
     S_CASE_ID,
@@ -23,9 +23,9 @@ from careflow.runtime.fields import (
     Link,
     RawSnapshot,
     Snapshot,
-    Timer,
     snapshot_of,
 )
+from careflow.runtime.recurrence import catch_up
 from careflow.runtime.refusals import invalid_data
 
 _NO_ROLES: dict[str, str] = {}  # shared by every case without case roles; never written to
@@ -66,7 +66,7 @@ def open_case(compiled: CompiledProcess, case_id: str, actor: Actor, data: Mappi
                 values[name] = validate(value)
             except InvalidData as err:
                 return Opening(None, None, err.refusal)
-    timers = tuple(Timer(s, due(now, d), ev) for s, d, ev in compiled.initial_due) if compiled.initial_due else ()
+    timers = start_timers(compiled.initial_due, now) if compiled.initial_due else ()
     links: tuple[Link, ...] = ()
     ref = None
     if parent is not None:
@@ -103,7 +103,8 @@ def assign(compiled: CompiledProcess, snap: RawSnapshot, role: str, person: str 
 
 
 def due_at(snap: RawSnapshot) -> datetime | None:
-    """The earliest deadline still pending: not yet fired (or without an ``on_due`` event)."""
+    """The earliest deadline still pending: not yet fired (or without an ``on_due`` event); for a recurring
+    deadline, its next occurrence."""
     pending = [t.due_at for t in snap[S_TIMERS] if not t.fired]
     return min(pending) if pending else None
 
@@ -111,8 +112,11 @@ def due_at(snap: RawSnapshot) -> datetime | None:
 def tick(compiled: CompiledProcess, snap: RawSnapshot, now: datetime) -> Step:
     """Fire every ``on_due`` event whose deadline has passed, as actor ``system`` (kind ``deadline``).
 
-    Each deadline fires once per entry into its state: the timer is marked fired before its event
-    is tried, so a refused deadline event is logged (``denied``) and not retried. The record's
+    Each ``due`` fires once per entry into its state: the timer is marked fired before its event
+    is tried, so a refused deadline event is logged (``denied``) and not retried. An ``every`` fires
+    once per tick that finds occurrences passed, standing for all of them: its ref names the latest
+    (``occurrence``, ``due_at``) and how many before it passed unfired (``missed``), and the timer is
+    re-armed at the next occurrence first (``runtime.recurrence``). The record's
     ``refusal`` is None: refusals are entries here, as nobody asked for the event — except for a ``now``
     that is not a datetime with an offset (``boundary.time_problem``): nothing changes, nothing is recorded.
     """
@@ -126,9 +130,17 @@ def tick(compiled: CompiledProcess, snap: RawSnapshot, now: datetime) -> Step:
         if not ripe:
             return Step(snapshot_of(raw), tuple(entries))
         timer = min(ripe, key=lambda t: t.due_at)
-        fired = tuple(t._replace(fired=True) if t is timer else t for t in raw[S_TIMERS])
+        rec = compiled.process.state(timer.state).every if timer.anchor is not None else None
+        ref: dict[str, Any]
+        if rec is None:
+            new = timer._replace(fired=True)
+            ref = {"state": timer.state, "due_at": timer.due_at.isoformat()}
+        else:
+            new, k, when = catch_up(timer, rec, now)
+            ref = {"state": timer.state, "due_at": when.isoformat(), "occurrence": k,
+                   "missed": k - timer.occurrence - 1}
+        fired = tuple(new if t is timer else t for t in raw[S_TIMERS])
         raw = (*raw[:S_TIMERS], fired, *raw[S_TIMERS + 1:])
-        ref = {"state": timer.state, "due_at": timer.due_at.isoformat()}
         raw, made, _ = decide(compiled, raw, timer.event or "", SYSTEM, None, now, None, "deadline", ref)
         entries.extend(made)
 

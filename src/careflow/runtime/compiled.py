@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from careflow.errors import DefinitionError, Diagnostic
-from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, ProcessDefinition, Transition
+from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, ProcessDefinition, Recurrence, Transition
 from careflow.model.durations import Duration
 from careflow.model.limits import Limits
 from careflow.runtime.data import Validator, validator
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from careflow.runtime.registry import Registry
 
 Resolver = Callable[[str], ProcessDefinition]
+#: A deadline a transition starts: (state, duration, event, None) for ``due``; (…, recurrence) for ``every``.
+DuePlan = tuple[str, Duration, str | None, Recurrence | None]
 
 
 # -- actors ----------------------------------------------------------------------------------------
@@ -102,7 +104,7 @@ class Plan:
         self.ticks: frozenset[tuple[str, str]] = frozenset()
         self.exit_items: tuple[tuple[str, str, str], ...] = ()
         self.exited: frozenset[str] = frozenset()
-        self.entered_due: tuple[tuple[str, Duration, str | None], ...] = ()
+        self.entered_due: tuple[DuePlan, ...] = ()
         self.touches_timers = False
         self.spawn: SpawnPlan | None = None
         self.skip_checklist = False
@@ -128,7 +130,7 @@ class CompiledProcess:
     defaults: dict[str, Any]  # case data field -> frozen default (None when unset)
     initial_leaf: str
     initial_path: str
-    initial_due: tuple[tuple[str, Duration, str | None], ...]
+    initial_due: tuple[DuePlan, ...]
     case_roles: frozenset[str]
     actions: dict[str, tuple[tuple[str, Callable[..., Any]], ...]]  # transition id -> (name, action)
     spawn_targets: dict[str, SpawnPlan]  # target process id -> handoff plan
@@ -212,7 +214,7 @@ def _plans(process: ProcessDefinition, guards: Mapping[int, Guard], pyguards: Ma
     """What every transition does, whatever leaf it fires from (by transition index)."""
     from careflow.definitions.builder import scope_fields
 
-    deadline_events = frozenset(s.due.event for s in process.states if s.due and s.due.event)
+    deadline_events = process.deadline_events
     shared: dict[int, Plan] = {}
     for t in process.transitions:
         p = Plan()
@@ -288,19 +290,24 @@ def _for_leaf(process: ProcessDefinition, shared: Plan, leaf: str, source: str, 
     p.exited = frozenset(exited)
     p.exit_items = tuple((s, i.id, i.label.get(lang) or i.id) for s in exited for i in process.state(s).checklist)
     p.entered_due = _due_plan(process, reversed(entered))
-    p.touches_timers = bool(p.entered_due) or any(process.state(s).due is not None for s in exited)
+    p.touches_timers = bool(p.entered_due) or any(process.state(s).due is not None
+                                                  or process.state(s).every is not None for s in exited)
     p.simple = not (p.sets or p.appends or p.values or p.assigns or p.ticks or p.exit_items or p.touches_timers
                     or p.spawn)
     p.checked = bool(p.requires) or p.pyguard is not None
     return p
 
 
-def _due_plan(process: ProcessDefinition, states: Any) -> tuple[tuple[str, Duration, str | None], ...]:
-    out = []
+def _due_plan(process: ProcessDefinition, states: Any) -> tuple[DuePlan, ...]:
+    """The deadlines entering ``states`` starts, outermost first: (state, duration, event, None) for
+    ``due``, (state, period, event, recurrence) for ``every``."""
+    out: list[DuePlan] = []
     for sid in states:
-        due = process.state(sid).due
-        if due is not None:
-            out.append((sid, due.duration, due.event))
+        state = process.state(sid)
+        if state.due is not None:
+            out.append((sid, state.due.duration, state.due.event, None))
+        if state.every is not None:
+            out.append((sid, state.every.period, state.every.event, state.every))
     return tuple(out)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from careflow.clock import add_calendar
 from careflow.errors import InvalidData, Refusal
 from careflow.runtime.audit import RawEntry, pairs
-from careflow.runtime.compiled import Actor, CompiledProcess, Plan
+from careflow.runtime.compiled import Actor, CompiledProcess, DuePlan, Plan
 from careflow.runtime.fields import (
     S_CASE_ID,
     S_DATA,
@@ -24,6 +24,7 @@ from careflow.runtime.fields import (
     RawSnapshot,
     Timer,
 )
+from careflow.runtime.recurrence import arm
 from careflow.runtime.refusals import checklist_open, invalid_data
 
 
@@ -35,6 +36,12 @@ def raw_entry(*v: Any) -> RawEntry:
 
 def due(now: datetime, d: Any) -> datetime:
     return add_calendar(now, d.years, d.months, d.days, d.seconds)
+
+
+def start_timers(plan: tuple[DuePlan, ...], now: datetime) -> tuple[Timer, ...]:
+    """The timers of the deadlines entering states starts at ``now``."""
+    return tuple(Timer(state, due(now, duration), event) if rec is None else arm(state, rec, now)
+                 for state, duration, event, rec in plan)
 
 
 def apply(compiled: CompiledProcess, plan: Plan, snap: RawSnapshot, actor: Actor, roles: tuple[str, ...],
@@ -57,8 +64,7 @@ def apply(compiled: CompiledProcess, plan: Plan, snap: RawSnapshot, actor: Actor
         ticks = tuple(t for t in ticks if t[0] not in plan.exited)
     timers = snap[S_TIMERS]
     if plan.touches_timers:
-        timers = tuple(t for t in timers if t.state not in plan.exited) + tuple(
-            Timer(state, due(now, duration), on_due) for state, duration, on_due in plan.entered_due)
+        timers = tuple(t for t in timers if t.state not in plan.exited) + start_timers(plan.entered_due, now)
     case_id = snap[S_CASE_ID]
     event = plan.event
     entries = [raw_entry(seq, now, case_id, kind, actor.id, roles, event, plan.source_path, plan.target_path,
@@ -132,4 +138,4 @@ def _spawn(compiled: CompiledProcess, plan: Plan, case_id: str, data: Mapping[st
     return Link("child", child.id, child_id, seq), entry
 
 
-__all__ = ["apply", "due", "raw_entry"]
+__all__ = ["apply", "due", "raw_entry", "start_timers"]

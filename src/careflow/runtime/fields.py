@@ -16,12 +16,18 @@ from careflow.runtime.audit import AuditEntry, RawEntry, cook
 
 
 class Timer(NamedTuple):
-    """A pending deadline: ``state`` was entered and is due at ``due_at``; ``event`` is its ``on_due``."""
+    """A pending deadline: ``state`` was entered and is due at ``due_at``; ``event`` is its ``on_due``.
+
+    A recurring deadline (``every``) has the time the state was entered as ``anchor`` and the number of
+    the last occurrence fired as ``occurrence``; ``due_at`` is its next occurrence, ``fired`` that there
+    is none left (see ``runtime.recurrence``). A one-off deadline has ``anchor`` None."""
 
     state: str
     due_at: datetime
     event: str | None
     fired: bool = False
+    anchor: datetime | None = None
+    occurrence: int = 0
 
 
 class Link(NamedTuple):

@@ -10,7 +10,7 @@ and backs off without copying cases:
   transitions of the current state that tick the open checklist items, write the fields the guard
   reads or assign the missing case role are fired first (fewest helpers first), and earlier choices
   are revisited (depth-first over the route, with a budget);
-- deadline (``on_due``) transitions are reached through ``tick`` with the clock moved past ``due``.
+- deadline (``on_due``, ``on_every``) transitions are reached through ``tick`` with the clock moved past ``due``.
 
 ``enrich`` then folds still-uncovered internal transitions into a found history wherever the rest of
 it still runs, so fewer histories cover the same transitions.
@@ -72,7 +72,7 @@ class Search:
     def __init__(self, compiled: CompiledProcess) -> None:
         self.c = compiled
         self.relevant = relevant_fields(compiled)
-        self.deadline_events = frozenset(s.due.event for s in compiled.process.states if s.due and s.due.event)
+        self.deadline_events = compiled.process.deadline_events
         self.by_id = {t.id: t for t in compiled.process.transitions}
         self.calls = 0
         self.deepest: tuple[int, str] = (-1, "")  # the refusal at the furthest hop: why a route failed
