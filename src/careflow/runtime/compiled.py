@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from careflow.errors import DefinitionError, Diagnostic
-from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, ProcessDefinition, Transition
+from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, ProcessDefinition, Report, Transition
 from careflow.model.durations import Duration
 from careflow.model.limits import Limits
 from careflow.runtime.data import Validator, validator
@@ -62,11 +62,12 @@ SYSTEM = Actor(SYSTEM_ACTOR, frozenset({SYSTEM_ROLE}))
 class SpawnPlan:
     """A handoff: the target definition is resolved at compile time, compiled on first use."""
 
-    __slots__ = ("_compiled", "data", "definition", "registry", "resolver")
+    __slots__ = ("_compiled", "data", "definition", "registry", "resolver", "start")
 
     def __init__(self, definition: ProcessDefinition, data: tuple[tuple[str, str], ...],
-                 registry: Registry | None, resolver: Resolver | None) -> None:
+                 registry: Registry | None, resolver: Resolver | None, start: str | None = None) -> None:
         self.definition, self.data, self.registry, self.resolver = definition, data, registry, resolver
+        self.start = start  # the state the child starts in (None: its initial state)
         self._compiled: CompiledProcess | None = None
 
     def compiled(self) -> CompiledProcess:
@@ -132,6 +133,7 @@ class CompiledProcess:
     case_roles: frozenset[str]
     actions: dict[str, tuple[tuple[str, Callable[..., Any]], ...]]  # transition id -> (name, action)
     spawn_targets: dict[str, SpawnPlan]  # target process id -> handoff plan
+    reports: dict[str, Report]  # transition id -> its report back to the parent case
     registry: Registry | None
     resolver: Resolver | None
     limits: Limits  # what cases accept from callers (``runtime.boundary``)
@@ -187,6 +189,7 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
         initial_leaf=initial_leaf, initial_path=paths[initial_leaf],
         initial_due=_due_plan(process, reversed(entered)), case_roles=case_roles,
         actions=actions, spawn_targets={sp.definition.id: sp for sp in spawns.values()},
+        reports={t.id: t.report for t in process.transitions if t.report is not None},
         registry=registry, resolver=resolver, limits=process.limits,
         good=object() if process.limits.tightened else None, declared=frozenset(process.event_ids))
 
@@ -312,6 +315,7 @@ def _unregistered(process: ProcessDefinition) -> list[Diagnostic]:
 
 def _spawns(process: ProcessDefinition, registry: Registry | None, resolver: Resolver | None,
             problems: list[Diagnostic]) -> dict[int, SpawnPlan]:
+    from careflow.definitions.handoffs import check_handoff
     from careflow.definitions.loader import load
     from careflow.errors import CareflowError, SourceLocation
 
@@ -327,5 +331,6 @@ def _spawns(process: ProcessDefinition, registry: Registry | None, resolver: Res
                                        f"loaded: {exc}", SourceLocation(mark.file, mark.line, mark.column,
                                                                        mark.pointer)))
             continue
-        out[t.index] = SpawnPlan(target, t.spawn.data, registry, resolver)
+        problems += check_handoff(process, t, target)
+        out[t.index] = SpawnPlan(target, t.spawn.data, registry, resolver, t.spawn.start)
     return out
