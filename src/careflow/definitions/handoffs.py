@@ -32,6 +32,8 @@ def fits(source: DataType, target: DataType) -> bool:
         return False
     if target.format is not None and source.format != target.format:
         return False
+    if target.unique_items and not source.unique_items:
+        return False
     if source.kind == "array" and target.items is not None:
         return source.items is not None and fits(source.items, target.items)
     return True
