@@ -89,7 +89,7 @@ def _start(parent: ProcessDefinition, t: Transition, child: ProcessDefinition) -
     if not child.has_state(start):
         yield Diagnostic("CF215", f"the handoff of '{t.id}' starts in '{start}', which is not a state of "
                                   f"'{child.id}'", where,
-                         did_you_mean(start, [s.id for s in child.states], "state") or
+                         did_you_mean(start, [s.id for s in child.states if not s.final], "state") or
                          f"name a state of '{child.id}', or leave out 'start' to begin at '{child.initial}'")
         return
     if child.state(start).final:
