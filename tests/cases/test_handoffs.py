@@ -154,3 +154,22 @@ def test_a_case_opened_without_a_handoff_reports_nothing(clock: ManualClock) -> 
     ot.fire("start_assessment", KE)
     ot.fire("appoint_coordinator", KE, APPOINT)
     assert not {"reported", "report"} & {e.kind for e in ot.history}
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    ({"data": {"coordinator_service": "health"}}, "data-differs"),
+    ({"ref": {"case_id": "someone-else", "process_id": "bti_children", "seq": 20}}, "unexpected-kind"),
+    ({"transition": "start_assessment@reported_to_ke"}, "unexpected-kind"),
+])
+def test_replay_rebuilds_the_reported_entry_from_the_childs_own_state(clock: ManualClock, change: dict[str, Any],
+                                                                      code: str) -> None:
+    _, ot = _walk_case(clock)
+    ot.fire("start_assessment", KE)
+    ot.fire("appoint_coordinator", KE, APPOINT)
+    entries = [{k: v for k, v in e.to_json().items() if k not in ("hash", "prev_hash")} for e in ot.history]
+    assert entries[-1]["kind"] == "reported"
+    entries[-1].update(change)
+    result = replay(OT, entries)
+    assert not result.ok and result.divergence is not None
+    assert result.divergence.index == len(entries) - 1
+    assert result.divergence.code == code, result.divergence
