@@ -116,3 +116,11 @@ def test_fits_knows_enums_arrays_and_sets() -> None:
     assert not fits(DataType("string"), DataType("string", enum=("a",)))
     assert not fits(DataType("array", items=DataType("string")), SET)
     assert fits(SET, DataType("array", items=DataType("string")))
+
+
+def test_an_adapting_file_that_renames_a_reported_field_keeps_the_report() -> None:
+    variant = loads('careflow: 1\nextends: oppfolgingsteam\nid: ot_local\nversion: "1.0-local"\n'
+                    "data:\n  coordinator_service: {rename: koordinator_tjeneste}\n", "ot_local.yaml")
+    appoint = next(t for t in variant.transitions if t.event == "appoint_coordinator")
+    assert appoint.report is not None
+    assert ("coordinator_service", "koordinator_tjeneste") in appoint.report.data
