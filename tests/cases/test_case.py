@@ -191,7 +191,8 @@ def test_handoff_opens_a_linked_case(relay: ProcessDefinition, followup: Process
                                        "process_version": "1.0"}
     assert child.process_id == "followup" and dict(child.data) == {"need": "long-term needs", "labels": ()}
     opened = child.history[0]
-    assert dict(opened.ref or {}) == {"case_id": "k1", "process_id": "relay", "seq": spawned.seq}
+    assert dict(opened.ref or {}) == {"case_id": "k1", "process_id": "relay", "seq": spawned.seq,
+                                      "carried": tuple(sorted(spawned.data))}
     assert [tuple(link) for link in case.links] == [("child", "followup", child.case_id, spawned.seq)]
     assert [tuple(link) for link in child.links] == [("parent", "relay", "k1", spawned.seq)]
     assert child.verify_chain() and case.verify_chain()

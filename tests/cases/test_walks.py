@@ -92,7 +92,8 @@ def test_bti_children_goes_up_to_level_3_and_back_down_to_level_1() -> None:
     assert case.state == "level_2.l2_s1"
 
     case.fire("record_consent_relay_log", guardian, {"consent_relay_log": True})
-    case.fire("hold_network_meeting", holder, {"stafettholder_id": "sam"})
+    case.fire("hold_network_meeting", holder, {"stafettholder_id": "sam",
+                                               "participating_services": ["school", "ppt"]})
     assert dict(case.roles) == {"stafettholder": "sam"}
     with pytest.raises(RoleDenied):  # the stafettholder role is this case's, held by sam
         case.fire("plan_measures", Actor("eli", {"employee"}), {"evaluation_date": "2026-10-15"})

@@ -20,7 +20,8 @@ from tests.support import GP, HISTORIES, NURSE, SECRETARY, process_text
 pytest_plugins = ["pytester"]
 
 RECORDED = sorted(p for p in HISTORIES.rglob("*") if p.is_file())
-PSHT_JSONL = sorted((HISTORIES / "psht").glob("*.jsonl"))  # sealed psht logs: the plugin tests tamper with them
+#: the sealed psht recordings (JSON Lines), which the collection tests copy and tamper with
+SEALED = [p for p in RECORDED if p.parent.name == "psht" and p.suffix == ".jsonl"]
 
 
 def plugin_args() -> list[str]:
@@ -49,7 +50,7 @@ def test_each_history_file_becomes_a_named_test(pytester: pytest.Pytester) -> No
     pytester.makeini("[pytest]\ncareflow_histories = histories\n")
     folder = pytester.path / "histories" / "psht"
     folder.mkdir(parents=True)
-    first, second = PSHT_JSONL[0], PSHT_JSONL[1]
+    first, second = SEALED[0], SEALED[1]
     shutil.copy(first, folder / first.name)
     shutil.copy(second, folder / second.name)
     tamper(second, folder / "broken.jsonl", 3)
@@ -69,7 +70,7 @@ def test_each_history_file_becomes_a_named_test(pytester: pytest.Pytester) -> No
 def test_histories_from_the_command_line_and_unreadable_files(pytester: pytest.Pytester) -> None:
     folder = pytester.path / "recorded"
     folder.mkdir()
-    shutil.copy(PSHT_JSONL[0], folder / "good.jsonl")
+    shutil.copy(SEALED[0], folder / "good.jsonl")
     (folder / "garbled.jsonl").write_text('{"kind": "opened"\n{"x": 1}\n')
     (folder / "anonymous.json").write_text(json.dumps([{"kind": "opened", "actor": "system", "roles": ["system"],
                                                          "to": "referral"}]))

@@ -27,6 +27,7 @@ from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess, Resolver, 
 from careflow.runtime.engine import decide
 from careflow.runtime.fields import Link, RawSnapshot, Snapshot, snapshot_of
 from careflow.runtime.registry import Registry
+from careflow.runtime.reports import due_reports, parent_link, report_up
 from careflow.runtime.snapshots import snapshot_json
 
 FORMAT = "careflow.case/1"
@@ -38,7 +39,7 @@ _new = tuple.__new__
 class Case:
     """A case of a process. Open with ``Case.open``; change with ``fire``, ``assign_role``, ``tick``."""
 
-    __slots__ = ("__weakref__", "_c", "_clock", "_head", "_log", "_s", "_sealed")
+    __slots__ = ("__weakref__", "_c", "_clock", "_head", "_log", "_parent", "_s", "_sealed")
 
     _c: CompiledProcess
     _s: RawSnapshot  # as the runtime hands it out (a plain tuple: see runtime.fields)
@@ -46,11 +47,13 @@ class Case:
     _sealed: int
     _head: str
     _clock: Clock
+    _parent: Case | None
 
     @classmethod
     def _make(cls, compiled: CompiledProcess, snap: RawSnapshot, log: list[RawEntry], clock: Clock) -> Case:
         case = object.__new__(cls)
         case._c, case._s, case._log, case._sealed, case._head, case._clock = compiled, snap, log, 0, GENESIS, clock
+        case._parent = None  # the Case whose handoff opened this one, when held in memory (for reports)
         return case
 
     @classmethod
@@ -216,7 +219,7 @@ class Case:
             log.append(entries[0])
             self._seal()
             raise refusal_error(refusal, cook(log[-1]))
-        if len(entries) == 1 and not self._c.actions:
+        if len(entries) == 1 and not self._c.actions and not self._c.reports:
             log.append(entries[0])
             return _new(FireResult, (self, start, start + 1, ()))
         return self._commit(entries)
@@ -226,6 +229,8 @@ class Case:
         start = len(log)
         log.extend(entries)
         now = self._clock.now()
+        if self._c.reports and self._parent is not None:
+            self._report(entries, self._parent, now)
         spawned = tuple(self._spawn(cook(e), now) for e in entries if e[3] == "spawned")
         result = FireResult(self, start, len(log), spawned)
         actions = self._c.actions
@@ -248,7 +253,26 @@ class Case:
     def _spawn(self, entry: AuditEntry, now: datetime) -> Case:
         child, opening = open_child(self._c, self.snapshot.case_id, entry, now)
         assert opening.snapshot is not None and opening.stored is not None
-        return Case._make(child, opening.snapshot, [opening.stored], self._clock)
+        case = Case._make(child, opening.snapshot, [opening.stored], self._clock)
+        case._parent = self
+        return case
+
+    def _report(self, entries: Sequence[RawEntry], parent: Case, now: datetime) -> None:
+        """Reports back to ``parent`` (``runtime.reports``): its event fired, this log's ``reported`` entry.
+        Only a parent held in memory is reported to (one this case's handoff came from in this process);
+        a store reports in the same transaction whatever it holds."""
+        link = parent_link(self._s)
+        if link is None or link.case_id != parent.case_id:
+            return
+        for report, cause in due_reports(self._c, entries, parent.process_id):
+            done = report_up(self._c, self._s, report, cause, parent._c, parent._s, now)
+            self._s = done.child
+            self._log.append(done.child_entry)
+            parent._s = done.parent
+            if done.refusal is not None:
+                parent._log.extend(done.parent_entries)
+            else:
+                parent._commit(done.parent_entries)
 
     def assign_role(self, role: str, person_id: str | None, *, actor: Actor, reason: str | None = None
                     ) -> AuditEntry:

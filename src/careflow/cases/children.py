@@ -19,7 +19,8 @@ def open_child(parent: CompiledProcess, parent_id: str, spawned: AuditEntry, now
     ref = spawned.ref or {}
     child = parent.spawn_targets[ref["process_id"]].compiled()
     opening = open_case(child, ref["case_id"], Actor(spawned.actor, spawned.roles), spawned.data, now,
-                        parent=Link("parent", parent.id, parent_id, spawned.seq), reason=spawned.reason)
+                        parent=Link("parent", parent.id, parent_id, spawned.seq), reason=spawned.reason,
+                        start=ref.get("start"), carried=tuple(sorted(spawned.data)))
     if opening.refusal is not None:
         raise refusal_error(opening.refusal)
     return child, opening

@@ -72,7 +72,9 @@ def show(process: ProcessDefinition, lang: str | None = None) -> str:
         if t.tick:
             extra.append("ticks " + ", ".join(t.tick))
         if t.spawn:
-            extra.append(f"opens {t.spawn.process}")
+            extra.append(f"opens {t.spawn.process}" + (f" at {t.spawn.start}" if t.spawn.start else ""))
+        if t.report:
+            extra.append(f"reports {t.report.event} to the parent")
         guard = " and ".join(x for x in ((t.when.source if t.when else ""), (f"guard {t.guard}" if t.guard else ""))
                              if x)
         t_rows.append([t.event, process.label(t, lang), ", ".join(t.sources), to, ", ".join(t.roles) or "anyone",

@@ -169,7 +169,7 @@ class Builder:
             min_length=whole("minLength"), max_length=whole("maxLength"),
             format=_s(doc.get("format")) if kind == "string" else None,
             items=self.data_type(doc["items"]) if kind == "array" and isinstance(doc.get("items"), dict) else None,
-            min_items=whole("minItems"), max_items=whole("maxItems"),
+            min_items=whole("minItems"), max_items=whole("maxItems"), unique_items=doc.get("uniqueItems") is True,
             properties=tuple((k, self.data_type(v)) for k, v in _d(doc.get("properties")).items()),
             required=tuple(x for x in _l(doc.get("required")) if isinstance(x, str)),
         )

@@ -283,6 +283,11 @@ def _unused_roles(process: ProcessDefinition) -> Iterator[Diagnostic]:
 
 def _spawns(process: ProcessDefinition, known: Collection[str]) -> Iterator[Diagnostic]:
     for t in process.transitions:
+        for i, name in enumerate(t.report.to if t.report is not None else ()):
+            if name not in known:
+                yield Diagnostic("CF204", f"transition '{t.id}' reports to unknown process '{name}'",
+                                 _loc(process, f"{t.report.pointer}/to/{i}" if t.report else t.pointer, value=True),
+                                 did_you_mean(name, known, "process"))
         # A process may hand off to a new case of itself even before it is registered.
         if t.spawn is None or t.spawn.process in known or t.spawn.process == process.id:
             continue

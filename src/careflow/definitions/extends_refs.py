@@ -117,9 +117,10 @@ def _visit_transition(t: dict[str, Any], ptr: str, marks: dict[str, Mark], visit
     for key in ("set", "append"):
         if key in t:
             t[key] = _visit_updates(t[key], pointer_join(ptr, key), marks, visit)
-    spawn = t.get("spawn")
-    if isinstance(spawn, dict) and "data" in spawn:
-        spawn["data"] = _visit_spawn_data(spawn["data"], pointer_join(ptr, "spawn", "data"), marks, visit)
+    for key in ("spawn", "report"):  # both carry this case's fields to the other case's names
+        other = t.get(key)
+        if isinstance(other, dict) and "data" in other:
+            other["data"] = _visit_spawn_data(other["data"], pointer_join(ptr, key, "data"), marks, visit)
     if isinstance(t.get("when"), str):
         t["when"] = rename_in_guard(t["when"], pointer_join(ptr, "when"), visit)
 
@@ -146,8 +147,8 @@ def _visit_updates(value: Any, ptr: str, marks: dict[str, Mark], visit: Visit) -
 
 
 def _visit_spawn_data(value: Any, ptr: str, marks: dict[str, Mark], visit: Visit) -> Any:
-    """``spawn.data``: this case's fields are the list items, or the mapping's values (the spawned
-    process keeps its own names, so a list with a renamed field becomes a mapping)."""
+    """``spawn.data``/``report.data``: this case's fields are the list items, or the mapping's values (the
+    other process keeps its own names, so a list with a renamed field becomes a mapping)."""
     if isinstance(value, dict):
         return {k: visit("data", v, pointer_join(ptr, k)) if isinstance(v, str) else v for k, v in value.items()}
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -262,7 +262,12 @@ def _validate(text: str | bytes | None, path: Path | None, file: str | None,
 
         known = set(known_processes) if known_processes is not None else set(discover())
         known.add(builder.draft.id)
-        problems += check(builder.draft, known_processes=known, broken=broken_sections(problems))
+        broken = broken_sections(problems)
+        problems += check(builder.draft, known_processes=known, broken=broken)
+        if "transitions" not in broken and "data" not in broken:
+            from careflow.definitions.handoffs import check_known
+
+            problems += check_known(builder.draft, known)
     from careflow.errors import sort_diagnostics
 
     if merged is not None:

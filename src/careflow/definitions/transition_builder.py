@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from careflow.definitions.builder import _d, _l, _s
 from careflow.errors import did_you_mean, pointer_join
 from careflow.model.datatypes import DataField, DataType
-from careflow.model.definition import SYSTEM_ROLE, Expression, Spawn, Transition
+from careflow.model.definition import SYSTEM_ROLE, Expression, Report, Spawn, Transition
 from careflow.model.frozen import freeze
 from careflow.model.values import describe, value_problem
 
@@ -45,6 +45,7 @@ class TransitionBuilder:
         requires = self.requires()
         ticks = self.ticks(sources)
         spawn = self.spawn()
+        report = self.report()
         when = None
         if isinstance(doc.get("when"), str):
             when = Expression(doc["when"], self.at("when"))
@@ -56,7 +57,7 @@ class TransitionBuilder:
             index=self.index, id=tid, event=event, sources=tuple(sources), target=target, roles=tuple(roles),
             when=when, guard=_s(doc.get("guard")), requires=tuple(requires), params=tuple(params.values()),
             set=tuple(sets), append=tuple(appends), values=tuple(values), assign=tuple(assigns),
-            tick=tuple(ticks), spawn=spawn, skip_checklist=doc.get("skip_checklist") is True,
+            tick=tuple(ticks), spawn=spawn, report=report, skip_checklist=doc.get("skip_checklist") is True,
             kind=_s(doc.get("kind")), label=self.b.text(doc.get("label")),
             description=self.b.text(doc.get("description")), pointer=self.pointer)
 
@@ -108,9 +109,11 @@ class TransitionBuilder:
     # -- what it changes --------------------------------------------------------------------------
 
     def field_pairs(self, key: str) -> list[tuple[str, str, str]]:
-        """``set``/``append``/``spawn.data``: a list of names or a mapping -> (target, source, pointer)."""
-        value = _d(self.doc.get("spawn")).get("data") if key == "spawn" else self.doc.get(key)
-        base = self.at("spawn", "data") if key == "spawn" else self.at(key)
+        """``set``/``append``/``spawn.data``/``report.data``: a list of names or a mapping -> (target, source,
+        pointer)."""
+        nested = key in ("spawn", "report")
+        value = _d(self.doc.get(key)).get("data") if nested else self.doc.get(key)
+        base = self.at(key, "data") if nested else self.at(key)
         if isinstance(value, list):
             return [(v, v, pointer_join(base, i)) for i, v in enumerate(value) if isinstance(v, str)]
         if isinstance(value, dict):
@@ -211,7 +214,17 @@ class TransitionBuilder:
             return None
         pairs = [(target, source) for target, source, p in self.field_pairs("spawn")
                  if self.case_field(source, p, "'spawn'") is not None]
-        return Spawn(process, tuple(pairs), self.b.text(sdoc.get("label")), self.at("spawn"))
+        return Spawn(process, tuple(pairs), self.b.text(sdoc.get("label")), self.at("spawn"), _s(sdoc.get("start")))
+
+    def report(self) -> Report | None:
+        rdoc = _d(self.doc.get("report"))
+        event = _s(rdoc.get("event"))
+        if event is None:
+            return None
+        pairs = [(target, source) for target, source, p in self.field_pairs("report")
+                 if self.case_field(source, p, "'report'") is not None]
+        to = tuple(p for p in _l(rdoc.get("to")) if isinstance(p, str))
+        return Report(event, tuple(pairs), to, self.at("report"))
 
     def transition_id(self, event: str, sources: list[str]) -> str:
         tid = _s(self.doc.get("id"))

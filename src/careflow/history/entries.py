@@ -120,7 +120,7 @@ _ALL = itemgetter(*JSON_FIELDS[:17])  # all but prev_hash and hash, which may be
 _ATOMIC = frozenset({str, int, float, bool, type(None)})
 _HASH_TYPES = frozenset({str, type(None), _Absent})
 _KINDS = frozenset(KINDS)
-_NEEDS_EVENT = frozenset({"fired", "denied", "deadline"})
+_NEEDS_EVENT = frozenset({"fired", "denied", "deadline", "report", "reported"})
 _STR, _OPT = (str,), (str, type(None))
 _TYPES: tuple[tuple[type, ...], ...] = (
     (int,), _STR, _STR, _STR, _STR, (list, tuple), _OPT, _OPT, _OPT, (dict,), _OPT, _OPT, _OPT, (dict, type(None)),

@@ -56,6 +56,7 @@ from careflow.runtime.fields import (
     Snapshot,
     snapshot_of,
 )
+from careflow.runtime.reports import reported_again
 
 if TYPE_CHECKING:
     from careflow.clock import Clock
@@ -190,7 +191,7 @@ def _run(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: CompiledPr
                     cached = actors[e[E_ACTOR]] = (e[E_ROLES], Actor(e[E_ACTOR], frozenset(e[E_ROLES])))
                 reason = None if e[E_REASON] is ABSENT else e[E_REASON]
                 # then semantics: the runtime decides the entry again
-                if kind == "fired" or (kind == "denied" and not _is_tick(e[E_REF])):
+                if kind == "fired" or kind == "report" or (kind == "denied" and not _is_tick(e[E_REF])):
                     snap, produced, other = _step_again(c, i, e, snap, cached[1], now, reason)
                 else:
                     snap, produced, other = _other(c, h, i, e, snap, cached[1], now, reason)
@@ -272,9 +273,12 @@ def _start_problem(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: 
 def _step_again(c: CompiledProcess, i: int, e: Entry, snap: RawSnapshot, actor: Actor, now: datetime,
                 reason: str | None) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
     """A ``fired`` or ``denied`` entry: (snapshot, produced entries, problem as (code, reason, actual))."""
-    data = e[E_DATA]
-    new, produced, refused = decide(c, snap, e[E_EVENT], actor, dict(data) if data else None, now, reason)
-    if refused is not None and e[E_KIND] == "fired":
+    data, kind, ref = e[E_DATA], e[E_KIND], e[E_REF]
+    # a report (or its refusal) names the child case's entry that caused it: an input, like the time
+    linked = dict(ref) if ref and ref is not ABSENT and any(k == "case_id" for k, _ in ref) else None
+    new, produced, refused = decide(c, snap, e[E_EVENT], actor, dict(data) if data else None, now, reason,
+                                    "report" if kind == "report" else "fired", linked)
+    if refused is not None and kind != "denied":
         why = refusal(refused, e[E_EVENT], c.paths[snapshot_of(snap).leaf], actor)[0]
         return snap, produced, (refused.code, f"entry {i}: {why}", produced[0])
     if refused is None and e[E_KIND] == "denied":
@@ -299,7 +303,9 @@ def _other(c: CompiledProcess, h: History | JsonLinesFile, i: int, e: Entry, sna
         case_id = e[E_CASE_ID] if e[E_CASE_ID] is not ABSENT else (h.case_id or "case")
         parent = Link("parent", ref["process_id"], ref["case_id"], ref["seq"]) if "case_id" in ref else None
         data = dict(e[E_DATA]) if e[E_DATA] is not ABSENT and e[E_DATA] else None
-        opening = open_case(c, case_id, actor, data, now, parent=parent, reason=reason)
+        carried = ref.get("carried", ())
+        opening = open_case(c, case_id, actor, data, now, parent=parent, reason=reason, start=ref.get("start"),
+                            carried=tuple(carried) if isinstance(carried, list | tuple) else ())
         if opening.refusal is not None or opening.stored is None:
             code, message = (opening.refusal.code, opening.refusal.message) if opening.refusal else ("error", "")
             return snap, (), (code, f"entry {i}: the case cannot be opened: {message}", None)
@@ -317,6 +323,16 @@ def _other(c: CompiledProcess, h: History | JsonLinesFile, i: int, e: Entry, sna
         if done.refusal is not None:
             return snap, (), (done.refusal.code, f"entry {i}: refused — {done.refusal.message}", None)
         return done.snapshot, done.stored, None
+    if kind == "reported":
+        def given_text(k: int) -> Any:
+            return None if e[k] is ABSENT else e[k]
+
+        again = reported_again(c, snap, given_text(E_TRANSITION), reason, ref, given_text(E_CODE),
+                               given_text(E_DETAIL), now)
+        if isinstance(again, str):
+            return snap, (), ("unexpected-kind", f"entry {i}: a 'reported' entry the definition cannot account "
+                                                 f"for: {again}", None)
+        return again[0], (again[1],), None
     if kind == "action_failed":
         # The runtime cannot re-run the action: the recorded failure is taken as given.
         def given(k: int) -> Any:

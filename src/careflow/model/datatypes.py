@@ -27,6 +27,7 @@ class DataType:
     items: DataType | None = None  # for arrays
     min_items: int | None = None
     max_items: int | None = None
+    unique_items: bool = False  # for arrays: no value twice (with an ``items`` enum: a set from a declared list)
     properties: tuple[tuple[str, DataType], ...] = ()  # for objects
     required: tuple[str, ...] = ()
 
@@ -41,7 +42,7 @@ class DataType:
         if self.kind == "string" and self.format:
             base = self.format
         if self.kind == "array" and self.items is not None:
-            base = f"array of {self.items.describe()}"
+            base = f"array of {'distinct ' if self.unique_items else ''}{self.items.describe()}"
         return base + (" or null" if self.nullable else "")
 
 

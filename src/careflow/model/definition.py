@@ -91,11 +91,25 @@ class State:
 
 @attrs.frozen
 class Spawn:
-    """A handoff: open a linked case in ``process``, carrying ``data`` (target field <- source field)."""
+    """A handoff: open a linked case in ``process``, carrying ``data`` (target field <- source field),
+    starting in state ``start`` (None: the child's ``initial``)."""
 
     process: str
     data: tuple[tuple[str, str], ...] = ()
     label: Text = EMPTY_TEXT
+    pointer: str = ""
+    start: str | None = None
+
+
+@attrs.frozen
+class Report:
+    """A report back: when the transition fires in a case a handoff opened, ``event`` is fired in the
+    parent case (as ``system``), with ``data`` (parent event field <- this case's data field). ``to``
+    names the parent processes it is for (empty: any parent)."""
+
+    event: str
+    data: tuple[tuple[str, str], ...] = ()
+    to: tuple[str, ...] = ()
     pointer: str = ""
 
 
@@ -127,6 +141,7 @@ class Transition:
     assign: tuple[tuple[str, str], ...] = ()  # (case-scoped role, event field with the person id)
     tick: tuple[str, ...] = ()  # checklist items this transition ticks
     spawn: Spawn | None = None
+    report: Report | None = None
     skip_checklist: bool = False
     kind: str | None = None  # rendering hint: forward | back | exit | escalate | internal
     label: Text = EMPTY_TEXT

@@ -118,6 +118,10 @@ def value_problem(dtype: DataType, value: Any, where: str = "") -> str | None:
             return f"must have at least {dtype.min_items} item(s){at}"
         if dtype.max_items is not None and len(value) > dtype.max_items:
             return f"must have at most {dtype.max_items} item(s){at}"
+        if dtype.unique_items:
+            for i, item in enumerate(value):
+                if item in value[:i]:
+                    return f"lists {show_value(item)} twice{at} (each value at most once)"
         if dtype.items is not None:
             for i, item in enumerate(value):
                 problem = value_problem(dtype.items, item, f"{where}[{i}]" if where else f"item {i + 1}")

@@ -26,6 +26,8 @@ _WORDS: dict[str, dict[str, str]] = {
     "system": {"nn": "systemet", "nb": "systemet", "en": "system", "sv": "systemet"},
     "checklist": {"nn": "sjekkpunkt", "nb": "sjekkpunkt", "en": "checklist items", "sv": "kontrollpunkter"},
     "opens": {"nn": "opnar", "nb": "åpner", "en": "opens", "sv": "öppnar"},
+    "starting_at": {"nn": "frå", "nb": "fra", "en": "at", "sv": "från"},
+    "reports": {"nn": "melder attende", "nb": "melder tilbake", "en": "reports back", "sv": "rapporterar tillbaka"},
     "median": {"nn": "median", "nb": "median", "en": "median", "sv": "median"},
     "cases": {"nn": "saker", "nb": "saker", "en": "cases", "sv": "ärenden"},
     "current": {"nn": "Her er saka no", "nb": "Her er saken nå", "en": "Current state", "sv": "Ärendet är här nu"},
@@ -196,6 +198,19 @@ def guard_text(t: Transition) -> str:
     if t.guard:
         parts.append(t.guard + "()")
     return f"[{' and '.join(parts)}]" if parts else ""
+
+
+def handoff_notes(t: Transition, lang: str) -> list[str]:
+    """What a transition does to another case, in plain text: '⇢ opens oppfolgingsteam at reported_to_ke'
+    (the link to the case a handoff opens), '⇠ reports back record_ke_decision → bti_children'."""
+    out = []
+    if t.spawn:
+        start = f" {word('starting_at', lang)} {t.spawn.start}" if t.spawn.start else ""
+        out.append(f"⇢ {word('opens', lang)} {t.spawn.process}{start}")
+    if t.report:
+        to = f" → {', '.join(t.report.to)}" if t.report.to else ""
+        out.append(f"⇠ {word('reports', lang)} {t.report.event}{to}")
+    return out
 
 
 def deadline_text(state: State) -> str:

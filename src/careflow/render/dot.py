@@ -27,6 +27,7 @@ from careflow.render.common import (
     deadline_text,
     edges,
     guard_text,
+    handoff_notes,
     internal_transitions,
     language,
     ordered_children,
@@ -366,8 +367,7 @@ class _Writer:
         if guard:
             small.append(lines(wrap(guard, SMALL_WIDTH)))
         small.append(lines(wrap(role_names(self.p, t, self.lang), SMALL_WIDTH)))
-        if t.spawn:
-            small.append(html(f"⇢ {word('opens', self.lang)} {t.spawn.process}"))
+        small += [html(note) for note in handoff_notes(t, self.lang)]
         if self.overlay is not None and count:
             unit = word("cases", self.lang) if self.overlay.cases > 1 else ""
             small.append(f"<b>{html(f'n = {count} {unit}'.strip() if unit else f'× {count}')}</b>")

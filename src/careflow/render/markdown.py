@@ -12,6 +12,7 @@ from careflow.model.definition import ProcessDefinition, State, Transition
 from careflow.render.common import (
     deadline_text,
     guard_text,
+    handoff_notes,
     language,
     ordered_children,
     role_names,
@@ -100,6 +101,6 @@ def _move(process: ProcessDefinition, t: Transition, lang: str) -> str:
     guard = guard_text(t)
     if guard:
         text += f" {code(guard)}"
-    if t.spawn:
-        text += f" ({cell(word('opens', lang))} {code(t.spawn.process)})"
+    for note in handoff_notes(t, lang):
+        text += f" ({cell(note)})"
     return text

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from careflow.model.definition import ProcessDefinition, State
-from careflow.render.common import deadline_text, edges, guard_text, language, ordered_children
+from careflow.render.common import deadline_text, edges, guard_text, handoff_notes, language, ordered_children
 from careflow.render.recurring import every_text
 
 # Characters with a meaning in Mermaid's grammar (or in the HTML it renders labels into).
@@ -46,7 +46,8 @@ def to_mermaid(process: ProcessDefinition, *, lang: str | None = None, direction
     for edge in edges(process):
         label = process.label(edge.transition, lang)
         guard = guard_text(edge.transition)
-        text = escape(label + (f" {guard}" if guard else ""))
+        notes = "".join(f" {note}" for note in handoff_notes(edge.transition, lang))
+        text = escape(label + (f" {guard}" if guard else "") + notes)
         out.append(f"  {node_id(edge.source)} --> {node_id(edge.target)} : {text}")
     for state in process.final_states:
         out.append(f"  {node_id(state.id)} --> [*]")

@@ -34,14 +34,17 @@ from careflow.runtime.data import EMPTY, to_json_value
 GENESIS = "0" * 64
 
 #: Entry kinds. ``denied`` and ``action_failed`` never change the case; the others may.
-KINDS: tuple[str, ...] = ("opened", "fired", "denied", "assigned", "deadline", "spawned", "action_failed")
+KINDS: tuple[str, ...] = ("opened", "fired", "denied", "assigned", "deadline", "spawned", "action_failed", "report",
+                          "reported")
 
 
 class AuditEntry(NamedTuple):
     """One line of a case's log. ``prev_hash``/``hash`` are ``None`` until the entry is sealed.
 
     ``data`` is the event data as given (validated) for ``fired``/``deadline``; the full initial
-    data for ``opened``; the carried data for ``spawned``; what the caller sent for ``denied``.
+    data for ``opened``; the carried data for ``spawned``; what the caller sent for ``denied``; the
+    reported data for ``report`` (an event a child case fired in its parent) and ``reported`` (the child's
+    side of it).
     ``code`` is the refusal code of a ``denied`` entry; ``detail`` its message. ``ref`` links to
     another case or names what an entry is about (parent of an ``opened`` child, the child of a
     ``spawned`` entry, the state and due time of a ``deadline``, the role of an ``assigned``).

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from careflow.errors import InvalidData, Refusal, did_you_mean
 from careflow.runtime.audit import AuditEntry, RawEntry, cook, pairs
 from careflow.runtime.boundary import assign_problem, open_problem, time_problem
-from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess
+from careflow.runtime.compiled import SYSTEM, Actor, CompiledProcess, due_plan
 from careflow.runtime.effects import raw_entry, start_timers
 from careflow.runtime.engine import Step, decide
 from careflow.runtime.fields import (
@@ -45,12 +45,19 @@ class Opening(NamedTuple):
 
 
 def open_case(compiled: CompiledProcess, case_id: str, actor: Actor, data: Mapping[str, Any] | None,
-              now: datetime, *, parent: Link | None = None, reason: str | None = None) -> Opening:
+              now: datetime, *, parent: Link | None = None, reason: str | None = None, start: str | None = None,
+              carried: tuple[str, ...] = ()) -> Opening:
     """The first snapshot and its ``opened`` entry: data validated, defaults filled in. Refused
-    (the boundary's checks, undeclared or ill-typed data): nothing is recorded, as there is no case yet."""
+    (the boundary's checks, undeclared or ill-typed data): nothing is recorded, as there is no case yet.
+
+    A handoff's child names its ``parent``, may ``start`` in a later state than the initial one, and
+    records which fields it ``carried`` from the parent (the opened entry's ``ref``)."""
     refused, data = open_problem(compiled, case_id, actor, data, reason)
     if refused is not None:
         return Opening(None, None, refused)
+    entry = _entry_state(compiled, start)
+    if isinstance(entry, Refusal):
+        return Opening(None, None, entry)
     values = dict(compiled.defaults)  # defaults are frozen values, so sharing them is safe
     if data:
         validators = compiled.validators
@@ -66,16 +73,35 @@ def open_case(compiled: CompiledProcess, case_id: str, actor: Actor, data: Mappi
                 values[name] = validate(value)
             except InvalidData as err:
                 return Opening(None, None, err.refusal)
-    timers = start_timers(compiled.initial_due, now) if compiled.initial_due else ()
+    leaf, path, plan = entry
+    timers = start_timers(plan, now) if plan else ()
     links: tuple[Link, ...] = ()
-    ref = None
+    ref: dict[str, Any] | None = None
     if parent is not None:
         links = (parent,)
         ref = {"case_id": parent.case_id, "process_id": parent.process_id, "seq": parent.seq}
-    snap = _new(Snapshot, (case_id, compiled.initial_leaf, values, (), _NO_ROLES, timers, links, 0))
-    return Opening(snap, (0, now, case_id, "opened", actor.id, actor.role_list, None, None, compiled.initial_path,
+        if start is not None:
+            ref["start"] = start
+        if carried:
+            ref["carried"] = carried
+    snap = _new(Snapshot, (case_id, leaf, values, (), _NO_ROLES, timers, links, 0))
+    return Opening(snap, (0, now, case_id, "opened", actor.id, actor.role_list, None, None, path,
                           pairs(values), reason, None, None, pairs(ref), None, compiled.id, compiled.version, None,
                           None))
+
+
+def _entry_state(compiled: CompiledProcess, start: str | None) -> tuple[str, str, Any] | Refusal:
+    """(leaf, path, deadline plan) of a case opened in ``start`` (None: the initial state)."""
+    if start is None:
+        return compiled.initial_leaf, compiled.initial_path, compiled.initial_due
+    process = compiled.process
+    if type(start) is not str or not process.has_state(start) or process.state(start).final:
+        return invalid_data(f"a case of '{compiled.id}' cannot start in {start!r}: not a state it can work in",
+                            "start")
+    leaf = process.resolve_entry(start)
+    entered = reversed((leaf, *process.ancestors(leaf)))
+    plan = due_plan(process, entered)
+    return leaf, compiled.paths[leaf], plan
 
 
 def assign(compiled: CompiledProcess, snap: RawSnapshot, role: str, person: str | None, actor: Actor,

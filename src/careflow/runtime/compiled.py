@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from careflow.errors import DefinitionError, Diagnostic
-from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, ProcessDefinition, Recurrence, Transition
+from careflow.model.definition import SYSTEM_ACTOR, SYSTEM_ROLE, ProcessDefinition, Recurrence, Report, Transition
 from careflow.model.durations import Duration
 from careflow.model.limits import Limits
 from careflow.runtime.data import Validator, validator
@@ -64,11 +64,12 @@ SYSTEM = Actor(SYSTEM_ACTOR, frozenset({SYSTEM_ROLE}))
 class SpawnPlan:
     """A handoff: the target definition is resolved at compile time, compiled on first use."""
 
-    __slots__ = ("_compiled", "data", "definition", "registry", "resolver")
+    __slots__ = ("_compiled", "data", "definition", "registry", "resolver", "start")
 
     def __init__(self, definition: ProcessDefinition, data: tuple[tuple[str, str], ...],
-                 registry: Registry | None, resolver: Resolver | None) -> None:
+                 registry: Registry | None, resolver: Resolver | None, start: str | None = None) -> None:
         self.definition, self.data, self.registry, self.resolver = definition, data, registry, resolver
+        self.start = start  # the state the child starts in (None: its initial state)
         self._compiled: CompiledProcess | None = None
 
     def compiled(self) -> CompiledProcess:
@@ -134,6 +135,7 @@ class CompiledProcess:
     case_roles: frozenset[str]
     actions: dict[str, tuple[tuple[str, Callable[..., Any]], ...]]  # transition id -> (name, action)
     spawn_targets: dict[str, SpawnPlan]  # target process id -> handoff plan
+    reports: dict[str, Report]  # transition id -> its report back to the parent case
     registry: Registry | None
     resolver: Resolver | None
     limits: Limits  # what cases accept from callers (``runtime.boundary``)
@@ -187,8 +189,9 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
         validators={f.name: validator(f.type, f.name) for f in process.data},
         defaults={f.name: f.default if f.has_default else None for f in process.data},
         initial_leaf=initial_leaf, initial_path=paths[initial_leaf],
-        initial_due=_due_plan(process, reversed(entered)), case_roles=case_roles,
+        initial_due=due_plan(process, reversed(entered)), case_roles=case_roles,
         actions=actions, spawn_targets={sp.definition.id: sp for sp in spawns.values()},
+        reports={t.id: t.report for t in process.transitions if t.report is not None},
         registry=registry, resolver=resolver, limits=process.limits,
         good=object() if process.limits.tightened else None, declared=frozenset(process.event_ids))
 
@@ -289,7 +292,7 @@ def _for_leaf(process: ProcessDefinition, shared: Plan, leaf: str, source: str, 
     lang = process.language
     p.exited = frozenset(exited)
     p.exit_items = tuple((s, i.id, i.label.get(lang) or i.id) for s in exited for i in process.state(s).checklist)
-    p.entered_due = _due_plan(process, reversed(entered))
+    p.entered_due = due_plan(process, reversed(entered))
     p.touches_timers = bool(p.entered_due) or any(process.state(s).due is not None
                                                   or process.state(s).every is not None for s in exited)
     p.simple = not (p.sets or p.appends or p.values or p.assigns or p.ticks or p.exit_items or p.touches_timers
@@ -298,7 +301,7 @@ def _for_leaf(process: ProcessDefinition, shared: Plan, leaf: str, source: str, 
     return p
 
 
-def _due_plan(process: ProcessDefinition, states: Any) -> tuple[DuePlan, ...]:
+def due_plan(process: ProcessDefinition, states: Any) -> tuple[DuePlan, ...]:
     """The deadlines entering ``states`` starts, outermost first: (state, duration, event, None) for
     ``due``, (state, period, event, recurrence) for ``every``."""
     out: list[DuePlan] = []
@@ -319,6 +322,7 @@ def _unregistered(process: ProcessDefinition) -> list[Diagnostic]:
 
 def _spawns(process: ProcessDefinition, registry: Registry | None, resolver: Resolver | None,
             problems: list[Diagnostic]) -> dict[int, SpawnPlan]:
+    from careflow.definitions.handoffs import check_handoff
     from careflow.definitions.loader import load
     from careflow.errors import CareflowError, SourceLocation
 
@@ -334,5 +338,6 @@ def _spawns(process: ProcessDefinition, registry: Registry | None, resolver: Res
                                        f"loaded: {exc}", SourceLocation(mark.file, mark.line, mark.column,
                                                                        mark.pointer)))
             continue
-        out[t.index] = SpawnPlan(target, t.spawn.data, registry, resolver)
+        problems += check_handoff(process, t, target)
+        out[t.index] = SpawnPlan(target, t.spawn.data, registry, resolver, t.spawn.start)
     return out

@@ -131,9 +131,11 @@ def _spawn(compiled: CompiledProcess, plan: Plan, case_id: str, data: Mapping[st
             except InvalidData as err:
                 return err.refusal
     child_id = f"{case_id}:{seq}"
+    ref = {"case_id": child_id, "process_id": child.id, "process_version": child.version}
+    if spawn.start is not None:
+        ref["start"] = spawn.start
     entry = raw_entry(seq, now, case_id, "spawned", actor.id, roles, plan.event, plan.target_path, plan.target_path,
-                      carried, reason, None, None,
-                      {"case_id": child_id, "process_id": child.id, "process_version": child.version},
+                      carried, reason, None, None, ref,
                       plan.tid, compiled.id, compiled.version, None, None)
     return Link("child", child.id, child_id, seq), entry
 

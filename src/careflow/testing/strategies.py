@@ -70,7 +70,7 @@ def _values(dtype: DataType, now: datetime) -> st.SearchStrategy[Any]:
         item = _values(dtype.items, now) if dtype.items is not None else st.text(_TEXT, max_size=8)
         least = dtype.min_items or 0
         most = dtype.max_items if dtype.max_items is not None else least + 4
-        return st.lists(item, min_size=least, max_size=most)
+        return st.lists(item, min_size=least, max_size=most, unique=dtype.unique_items)
     if kind == "object":
         props = dict(dtype.properties)
         required = {k: values(props[k], now=now) for k in dtype.required if k in props}

@@ -40,12 +40,13 @@ from careflow.errors import (
     refusal_error,
 )
 from careflow.model.definition import ProcessDefinition
-from careflow.runtime.audit import AuditEntry, cook, seal_all
+from careflow.runtime.audit import AuditEntry, RawEntry, cook, seal_all
 from careflow.runtime.boundary import time_problem
 from careflow.runtime.changes import tick
 from careflow.runtime.compiled import Actor, CompiledProcess, compile
 from careflow.runtime.engine import Step, step
 from careflow.runtime.fields import Snapshot, snapshot_of
+from careflow.runtime.reports import due_reports, parent_link, report_up
 
 Run = Callable[[CompiledProcess, Snapshot, datetime], Step]
 
@@ -191,16 +192,49 @@ class BaseStore(StoreUnits):
             return refusal_error(refused)
         if not made:
             return Fired(case_id, row.version, compiled.paths[new.leaf], (), (), attempt)
+        reported: list[Change] = []
+        if compiled.reports and refused is None:
+            new, made, reported = self._reports(compiled, new, made, when)
         sealed, rows = seal_rows([cook(e) for e in made], row.head)
         changes = [change(compiled, new, sealed, row.version + 1, row.version, not self._tx, rows)]
         spawned = [self._child(compiled, case_id, e, when) for e in sealed if e.kind == "spawned"]
-        self._write(changes + spawned)
+        self._write(changes + spawned + reported)
         if self._tx:
             self._snaps[case_id] = (compiled, new)
         if refused is not None:
             return refusal_error(refused, sealed[0])
         return Fired(case_id, row.version + 1, compiled.paths[new.leaf], tuple(sealed),
                      tuple(c.case_id for c in spawned), attempt)
+
+    def _reports(self, compiled: CompiledProcess, snap: Snapshot, made: Sequence[RawEntry], when: datetime
+                 ) -> tuple[Snapshot, tuple[RawEntry, ...], list[Change]]:
+        """A step's reports back to the parent case (``runtime.reports``), in the same transaction: the
+        child's snapshot and entries with its ``reported`` entries, and the parent's changes (its own
+        handoffs and reports included)."""
+        link = parent_link(snap)
+        due = due_reports(compiled, made, link.process_id) if link is not None else []
+        if link is None or not due:
+            return snap, tuple(made), []
+        row = self._row(link.case_id)
+        parent = self.process(row.process_id, row.process_version)
+        cached = self._snaps.get(link.case_id) if self._tx else None
+        psnap: Snapshot = cached[1] if cached is not None else snapshot_of(decode(row))
+        out, pmade, more = list(made), list[RawEntry](), list[Change]()
+        for report, cause in due:
+            done = report_up(compiled, snap, report, cause, parent, psnap, when)
+            snap, psnap = snapshot_of(done.child), snapshot_of(done.parent)
+            out.append(done.child_entry)
+            entries = done.parent_entries
+            if done.refusal is None and parent.reports:
+                psnap, entries, deeper = self._reports(parent, psnap, entries, when)
+                more += deeper
+            pmade += entries
+        sealed, rows = seal_rows([cook(e) for e in pmade], row.head)
+        changes = [change(parent, psnap, sealed, row.version + 1, row.version, not self._tx, rows)]
+        changes += [self._child(parent, link.case_id, e, when) for e in sealed if e.kind == "spawned"]
+        if self._tx:
+            self._snaps[link.case_id] = (parent, psnap)
+        return snap, tuple(out), changes + more
 
     def _child(self, compiled: CompiledProcess, case_id: str, entry: AuditEntry, when: datetime) -> Change:
         """The case a ``spawned`` entry opens, created in the same transaction as its parent's step."""
