@@ -1,4 +1,4 @@
-"""``careflow case …``, ``careflow due`` and ``careflow audit verify``: the CLI over a case store.
+"""``careflow case …`` and ``careflow due``: the CLI over a case store (``careflow audit`` is ``careflow.cli.audit``).
 
 The store is ``--store URL``, else ``$CAREFLOW_STORE``, else ``sqlite:///careflow.db``. Every command
 only calls the store API; this module is imported only when one of them runs (``careflow.cli.commands``),
@@ -215,7 +215,7 @@ def _case_json(name: str) -> tuple[str, Any]:
     return text, value
 
 
-# -- due / audit verify ---------------------------------------------------------------------------
+# -- due ---------------------------------------------------------------------------------------
 
 
 def run_due(args: argparse.Namespace) -> int:
@@ -233,21 +233,6 @@ def run_due(args: argparse.Namespace) -> int:
                         + (f" [{escape(e.code)}]" if e.code else ""))
         out(f"{len(rows)} case(s) due at {_when(at)}")
     return 0
-
-
-def run_verify(args: argparse.Namespace) -> int:
-    broken = total = 0
-    with opened(args) as store:
-        for check in store.verify_cases(args.case, replay=not args.no_replay):
-            total += 1
-            if not check.ok:
-                broken += 1
-                where = f"first broken entry: seq {check.seq}" if check.seq is not None else "case row"
-                out(f"{escape(check.case_id)}: BROKEN ({check.problem}) {where}: {escape(check.message)}")
-            elif args.verbose:
-                out(f"{escape(check.case_id)}: ok ({check.entries} entries)")
-    out(f"{total} case(s) verified, {broken} broken")
-    return 1 if broken else 0
 
 
 # -- argument wiring ------------------------------------------------------------------------------
@@ -314,13 +299,3 @@ def add_due(p: argparse.ArgumentParser) -> None:
     _common(p)
     p.add_argument("--at", type=parse_when, metavar="DATE", help="ISO date or date-time (default: now)")
     p.add_argument("--fire", action="store_true", help="also fire the due deadline events (as system)")
-
-
-def add_audit(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="audit_command", metavar="SUBCOMMAND", required=True)
-    v = sub.add_parser("verify", help="recompute the hash chains; name the first broken entry")
-    _common(v)
-    v.add_argument("--case", help="only this case")
-    v.add_argument("--no-replay", action="store_true", help="only the hash chains, no replay of each log")
-    v.add_argument("-v", "--verbose", action="store_true", help="list intact cases too")
-

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from careflow.errors import StoreError
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from careflow.cases.case import Case
     from careflow.clock import Clock
     from careflow.history.checkpoint import Checkpoint
@@ -147,6 +149,10 @@ class CaseStore(Protocol):
         hash chain, gaps and rows past the head, the case row against its log (and, with ``replay``, the
         log replayed), audit rows whose case row is gone; with a verified ``checkpoint``, also that every
         case it names still extends the log it signed (see docs/stores.md, "What is detected")."""
+
+    def checkpoint(self, key: Ed25519PrivateKey, *, created: datetime | None = None) -> Checkpoint:
+        """A checkpoint of every case (entry count and head hash from its audit rows), signed with ``key``
+        (Ed25519, ``careflow.history.checkpoint.load_private_key``); ``StoreError`` if a log does not verify."""
 
     def transaction(self, lock: Iterable[str] = ()) -> AbstractContextManager[CaseStore]:
         """Group many ``fire``/``create``/``save`` calls into one transaction (all or nothing).

@@ -48,6 +48,8 @@ from careflow.runtime.engine import Step, step
 from careflow.runtime.fields import Snapshot, snapshot_of
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from careflow.history.checkpoint import Checkpoint
 
 Run = Callable[[CompiledProcess, Snapshot, datetime], Step]
@@ -302,6 +304,12 @@ class BaseStore(StoreUnits):
         if case_id is not None:
             heads = {case_id: heads[case_id]} if case_id in heads else {}
         yield from verify_batches(self._verify_batches(case_id), self.process, replay, heads)
+
+    def checkpoint(self, key: Ed25519PrivateKey, *, created: datetime | None = None) -> Checkpoint:
+        from careflow.cases.store.checkpoints import sign_store
+
+        source = str(getattr(self, "shown", self.url))  # PostgreSQL: the URL without its password
+        return sign_store(self._verify_batches(None), key, source=source, created=created or self.clock.now())
 
     def _verify_batches(self, case_id: str | None) -> Iterator[Batch]:
         after: str | None = None
