@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from careflow.cli.cases import _common, opened
-from careflow.cli.console import escape, json_text, out
+from careflow.cli.console import err, escape, json_text, out
 
 if TYPE_CHECKING:
     from careflow.cases.store import CaseCheck
     from careflow.history.checkpoint import Checkpoint
+
+NEEDS_KEY = "careflow: error: --checkpoint needs --public-key PUB (the public key of whoever signed it)"
 
 
 def add_audit(p: argparse.ArgumentParser) -> None:
@@ -81,14 +83,15 @@ def load_checkpoint(args: argparse.Namespace) -> Checkpoint | None:
     """The checkpoint named by ``--checkpoint``, verified with ``--public-key`` (None without one)."""
     if args.checkpoint is None:
         return None
-    if args.public_key is None:
-        raise SystemExit("careflow: --checkpoint needs --public-key PUB (the signer's public key)")
     from careflow.history.checkpoint import load_public_key, read_checkpoint
 
     return read_checkpoint(args.checkpoint, load_public_key(args.public_key))
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    if args.checkpoint is not None and args.public_key is None:
+        err(NEEDS_KEY)
+        return 2
     checkpoint = load_checkpoint(args)
     total = broken = problems = 0
     table = args.format == "table"

@@ -58,6 +58,9 @@ def run_replay(args: argparse.Namespace) -> int:
     if not files:
         err(f"error: no history files ({HISTORY_NAMES}) found")
         return 2
+    if args.checkpoint is not None and args.public_key is None:
+        err("careflow: error: --checkpoint needs --public-key PUB (the public key of whoever signed it)")
+        return 2
     try:
         checkpoint = _checkpoint(args)
     except CareflowError as exc:
@@ -88,8 +91,6 @@ def run_replay(args: argparse.Namespace) -> int:
 def _checkpoint(args: argparse.Namespace) -> Any:
     if args.checkpoint is None:
         return None
-    if args.public_key is None:
-        raise SystemExit("careflow: --checkpoint needs --public-key PUB (the signer's public key)")
     from careflow.history.checkpoint import load_public_key, read_checkpoint
 
     return read_checkpoint(args.checkpoint, load_public_key(args.public_key))
