@@ -1,4 +1,6 @@
-"""``careflow case …``, ``careflow due`` and ``careflow audit verify`` (more in test_audit.py) over a SQLite store (bundled psht)."""
+"""``careflow case …``, ``careflow due`` and ``careflow audit verify`` over a SQLite store (bundled psht).
+
+More of ``careflow audit`` is in test_audit.py."""
 
 from __future__ import annotations
 

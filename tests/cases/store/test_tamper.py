@@ -32,8 +32,8 @@ def world(durable_url: str, clock: ManualClock) -> Iterator[CaseStore]:
     store.close()
 
 
-def checks(store: CaseStore, **options: bool) -> dict[str, CaseCheck]:
-    return {c.case_id: c for c in store.verify_cases(**options)}
+def checks(store: CaseStore, replay: bool = True) -> dict[str, CaseCheck]:
+    return {c.case_id: c for c in store.verify_cases(replay=replay)}
 
 
 def codes(check: CaseCheck) -> set[tuple[str, str | None]]:
