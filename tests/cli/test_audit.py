@@ -132,3 +132,35 @@ def test_the_store_file_is_only_read(capsys: pytest.CaptureFixture[str], db: str
     before = sqlite3.connect(path).execute("SELECT count(*) FROM careflow_audit").fetchone()
     cf(capsys, "audit", "checkpoint", "--store", db, "--key", keys[0], "-o", str(tmp_path / "cp.json"))
     assert sqlite3.connect(path).execute("SELECT count(*) FROM careflow_audit").fetchone() == before
+
+
+def test_due_writes_a_checkpoint_every_n_minutes(capsys: pytest.CaptureFixture[str], db: str,
+                                                 keys: tuple[str, str], tmp_path: Path) -> None:
+    private, public = keys
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    due = ("due", "--store", db, "--fire", "--checkpoint-every", "60", "--key", private, "--checkpoint-dir",
+           str(folder))
+    code, out, _ = cf(capsys, *due)
+    assert code == 0 and "checkpoint written to" in out
+    code, out, _ = cf(capsys, *due)
+    assert code == 0 and "no checkpoint due yet" in out
+    [written] = folder.iterdir()
+    assert cf(capsys, "audit", "verify", "--store", db, "--checkpoint", str(written), "--public-key", public)[0] == 0
+    assert cf(capsys, "due", "--store", db, "--checkpoint-every", "1")[0] == 2
+
+
+def test_checkpoint_every_is_due_by_the_age_of_the_newest(db: str, keys: tuple[str, str], tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from careflow.cases.store import open_store
+    from careflow.cases.store.checkpoints import checkpoint_every
+    from careflow.history.checkpoint import load_private_key
+
+    key = load_private_key(keys[0])
+    now = datetime.now(UTC)
+    with open_store(db, create=False) as store:
+        assert checkpoint_every(store, key, tmp_path, timedelta(minutes=10), now) is not None
+        assert checkpoint_every(store, key, tmp_path, timedelta(minutes=10), now + timedelta(minutes=9)) is None
+        assert checkpoint_every(store, key, tmp_path, timedelta(minutes=10), now + timedelta(minutes=11)) is not None
+    assert len(list(tmp_path.glob("checkpoint-*.json"))) == 2

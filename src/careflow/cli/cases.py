@@ -219,6 +219,9 @@ def _case_json(name: str) -> tuple[str, Any]:
 
 
 def run_due(args: argparse.Namespace) -> int:
+    if args.checkpoint_every is not None and (args.key is None or args.checkpoint_dir is None):
+        err("careflow: error: --checkpoint-every needs --key KEY and --checkpoint-dir DIR")
+        return 2
     at = args.at or datetime.now(UTC)
     with opened(args) as store:
         rows = store.query(due_before=at, closed=False)
@@ -232,6 +235,13 @@ def run_due(args: argparse.Namespace) -> int:
                     out(f"    fired {escape(e.event)} as system -> {escape(e.target)}"
                         + (f" [{escape(e.code)}]" if e.code else ""))
         out(f"{len(rows)} case(s) due at {_when(at)}")
+        if args.checkpoint_every is not None:
+            from careflow.cases.store.checkpoints import checkpoint_every
+            from careflow.history.checkpoint import load_private_key
+
+            written = checkpoint_every(store, load_private_key(args.key), args.checkpoint_dir,
+                                       timedelta(minutes=args.checkpoint_every))
+            out(f"checkpoint written to {escape(written)}" if written else "no checkpoint due yet")
     return 0
 
 
@@ -299,3 +309,7 @@ def add_due(p: argparse.ArgumentParser) -> None:
     _common(p)
     p.add_argument("--at", type=parse_when, metavar="DATE", help="ISO date or date-time (default: now)")
     p.add_argument("--fire", action="store_true", help="also fire the due deadline events (as system)")
+    p.add_argument("--checkpoint-every", type=float, metavar="MINUTES", help="also write a signed checkpoint "
+                   "to --checkpoint-dir when the newest there is this old (see 'careflow audit checkpoint')")
+    p.add_argument("--key", metavar="KEY", help="the private key (PEM) checkpoints are signed with")
+    p.add_argument("--checkpoint-dir", metavar="DIR", help="where checkpoints are kept")

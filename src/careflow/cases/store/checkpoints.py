@@ -8,17 +8,21 @@ store with one later.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from careflow.cases.store.scan import AuditRecord, Batch
 from careflow.cases.store.verify import verify_batches
 from careflow.errors import StoreError
-from careflow.history.checkpoint import Checkpoint, Head, sign_heads
+from careflow.history.checkpoint import Checkpoint, Head, sign_heads, write_checkpoint
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from careflow.cases.store import CaseStore
 
 
 def sign_store(batches: Iterable[Batch], key: Ed25519PrivateKey, *, source: str, created: datetime) -> Checkpoint:
@@ -46,4 +50,19 @@ def sign_store(batches: Iterable[Batch], key: Ed25519PrivateKey, *, source: str,
     return sign_heads(heads, key, scope="store", source=source, created=created)
 
 
-__all__ = ["sign_store"]
+def checkpoint_every(store: CaseStore, key: Ed25519PrivateKey, directory: str | os.PathLike[str],
+                     every: timedelta, now: datetime | None = None) -> Path | None:
+    """Write ``DIR/checkpoint-<UTC time>.json`` when the newest checkpoint there is ``every`` old or
+    older (or there is none); the path written, or None when none was due. For a job run often, such
+    as ``careflow due --fire`` from cron."""
+    folder = Path(directory)
+    when = now or datetime.now(UTC)
+    newest = max((p.stat().st_mtime for p in folder.glob("checkpoint-*.json")), default=None)
+    if newest is not None and when - datetime.fromtimestamp(newest, UTC) < every:
+        return None
+    target = folder / f"checkpoint-{when.astimezone(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.json"
+    write_checkpoint(store.checkpoint(key, created=when), target)
+    return target
+
+
+__all__ = ["checkpoint_every", "sign_store"]
