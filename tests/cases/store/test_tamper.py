@@ -16,6 +16,7 @@ import pytest
 from careflow.cases.case import Case
 from careflow.cases.store import CaseCheck, CaseStore, open_store
 from careflow.clock import ManualClock
+from careflow.errors import CaseNotFound
 from tests.cases.relay import ANN, FOLLOWUP_C, RELAY_C, new_case, started
 from tests.cases.store.attack import attack, case_row, forge, put_row
 
@@ -178,3 +179,8 @@ def test_a_cut_tail_with_the_case_row_fixed_passes_without_a_checkpoint(durable_
     attack(durable_url, "DELETE FROM careflow_audit WHERE case_id = 'k2' AND seq = 3")
     put_row(durable_url, before)
     assert all(c.ok for c in checks(world).values())
+
+
+def test_verifying_a_case_that_never_existed_is_case_not_found(world: CaseStore) -> None:
+    with pytest.raises(CaseNotFound):
+        list(world.verify_cases("nobody"))

@@ -303,7 +303,12 @@ class BaseStore(StoreUnits):
         heads = checkpoint.by_case() if checkpoint is not None else {}
         if case_id is not None:
             heads = {case_id: heads[case_id]} if case_id in heads else {}
-        yield from verify_batches(self._verify_batches(case_id), self.process, replay, heads)
+        seen = False
+        for check in verify_batches(self._verify_batches(case_id), self.process, replay, heads):
+            seen = True
+            yield check
+        if case_id is not None and not seen:
+            raise CaseNotFound(case_id)  # no case row, no audit row, and no checkpoint naming it
 
     def checkpoint(self, key: Ed25519PrivateKey, *, created: datetime | None = None) -> Checkpoint:
         from careflow.cases.store.checkpoints import sign_store
