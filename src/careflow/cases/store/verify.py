@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from careflow.cases.case import Case
 from careflow.cases.store import CaseCheck, Problem
@@ -23,12 +23,13 @@ from careflow.cases.store.codec import Row, case_text, decode
 from careflow.cases.store.scan import AuditRecord, Batch, CaseRecord
 from careflow.errors import CareflowError
 from careflow.history.checkpoint import Head, since
-from careflow.runtime.audit import GENESIS, AuditEntry, entry_hash
+from careflow.runtime.audit import GENESIS, JSON_FIELDS, AuditEntry, entry_hash
 from careflow.runtime.changes import due_at
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.fields import RawSnapshot
 
 Finder = Callable[[str, str], CompiledProcess]
+_KEYS = frozenset(JSON_FIELDS)
 
 
 def verify_batches(batches: Iterable[Batch], process: Finder | None, replay: bool,
@@ -77,15 +78,39 @@ def check_case(case_id: str, record: CaseRecord | None, audit: Sequence[AuditRec
     return CaseCheck.of(case_id, len(audit), problems)
 
 
-def _entry(row: AuditRecord, case_id: str, problems: list[Problem]) -> AuditEntry | None:
+class Read(NamedTuple):
+    """What verification needs of an entry, read from its JSON without building an ``AuditEntry`` (most of
+    the cost of reading one); ``body`` is the whole JSON object, for the rare row that needs re-encoding."""
+
+    seq: Any
+    time: datetime
+    case_id: Any
+    kind: Any
+    process_id: Any
+    process_version: Any
+    prev_hash: Any
+    hash: Any
+    body: dict[str, Any]
+
+
+def _read(text: Any) -> Read:
+    if not isinstance(text, str):
+        raise ValueError(f"the entry column holds {type(text).__name__}, not text")
+    text.encode("utf-8")  # a byte that is not UTF-8 was read as a lone surrogate: UnicodeEncodeError
+    body = json.loads(text)
+    if not isinstance(body, dict) or body.keys() != _KEYS:
+        raise ValueError("not an audit entry (its keys differ)")
+    if not isinstance(body["time"], str):
+        raise ValueError("its 'time' is not a string")
+    return Read(body["seq"], datetime.fromisoformat(body["time"]), body["case_id"], body["kind"], body["process_id"],
+                body["process_version"], body["prev_hash"], body["hash"], body)
+
+
+def _entry(row: AuditRecord, case_id: str, problems: list[Problem]) -> Read | None:
     """The entry of an audit row, its columns compared with it (None: unreadable, and said so)."""
     seq = row.seq if type(row.seq) is int else None
-    text = row.entry
     try:
-        if not isinstance(text, str):
-            raise ValueError(f"the entry column holds {type(text).__name__}, not text")
-        text.encode("utf-8")  # a byte that is not UTF-8 was read as a lone surrogate
-        entry = AuditEntry.from_json(json.loads(text))
+        entry = _read(row.entry)
     except UnicodeEncodeError:
         problems.append(Problem("unreadable", f"entry seq {seq}: its text is not valid UTF-8", seq, "entry"))
         return None
@@ -115,7 +140,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _chain(audit: Sequence[AuditRecord], entries: Sequence[AuditEntry | None], problems: list[Problem]) -> None:
+def _chain(audit: Sequence[AuditRecord], entries: Sequence[Read | None], problems: list[Problem]) -> None:
     """Gaps in seq, entries that do not match their hash, links that do not point at the entry before."""
     expected: Any = 0
     prev: str | None = GENESIS
@@ -137,28 +162,28 @@ def _chain(audit: Sequence[AuditRecord], entries: Sequence[AuditEntry | None], p
         prev = entry.hash
 
 
-def _hash_ok(text: str, entry: AuditEntry) -> bool:
+def _hash_ok(text: str, entry: Read) -> bool:
     """Whether ``entry`` (read from ``text``) matches its hash. A row as careflow writes it is the canonical
     text plus its ``hash`` member, so it is hashed as read (as replay does with canonical JSON lines: a
     match cannot be wrong); any other layout is re-encoded."""
     needle = f',"hash":"{entry.hash}"'
     at = text.find(needle) if isinstance(entry.hash, str) else -1
-    if at >= 0 and hashlib.sha256((text[:at] + text[at + len(needle):]).encode("utf-8")).digest().hex() == entry.hash:
+    if at >= 0 and hashlib.sha256((text[:at] + text[at + len(needle):]).encode("utf-8")).hexdigest() == entry.hash:
         return True
     try:
-        return entry_hash(entry) == entry.hash
-    except (TypeError, ValueError):
+        return bool(entry_hash(AuditEntry.from_json(entry.body)) == entry.hash)
+    except (TypeError, ValueError, KeyError, AttributeError):
         return False
 
 
-def _hash_at(audit: Sequence[AuditRecord], entries: Sequence[AuditEntry | None], seq: int) -> str | None:
+def _hash_at(audit: Sequence[AuditRecord], entries: Sequence[Read | None], seq: int) -> str | None:
     for row, entry in zip(audit, entries, strict=True):
         if row.seq == seq:
             return entry.hash if entry is not None else row.hash if isinstance(row.hash, str) else None
     return None
 
 
-def _row(record: CaseRecord, audit: Sequence[AuditRecord], entries: Sequence[AuditEntry | None],
+def _row(record: CaseRecord, audit: Sequence[AuditRecord], entries: Sequence[Read | None],
          problems: list[Problem], process: Finder | None, replay: bool) -> None:
     """The case row against its log: past-head rows, head and seq, version, process, then the snapshot."""
     top = record.seq if type(record.seq) is int else -1
@@ -196,7 +221,7 @@ def _row(record: CaseRecord, audit: Sequence[AuditRecord], entries: Sequence[Aud
         _columns(record, snap, compiled, problems)
 
 
-def _snapshot(record: CaseRecord, logged: list[tuple[AuditRecord, AuditEntry | None]], compiled: CompiledProcess,
+def _snapshot(record: CaseRecord, logged: list[tuple[AuditRecord, Read | None]], compiled: CompiledProcess,
               replay: bool, problems: list[Problem]) -> RawSnapshot | None:
     """The snapshot the case row's columns must agree with: the one the log replays to (``replay``), else
     the stored one. None when there is none (said so)."""
