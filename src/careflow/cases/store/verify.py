@@ -123,16 +123,17 @@ def _entry(row: AuditRecord, case_id: str, problems: list[Problem]) -> Read | No
         if stored != expected or type(stored) is not type(expected):
             problems.append(Problem("columns-changed", f"entry seq {seq}: its {column} column "
                                     f"({_shown(stored)}) differs from the entry ({_shown(expected)})", seq, column))
-    if not _same_time(row.time, entry.time):
+    if not _same_time(row.time, entry.time, entry.body["time"]):
         problems.append(Problem("columns-changed", f"entry seq {seq}: its time column ({_shown(row.time)}) "
                                 f"differs from the entry ({entry.time.isoformat()})", seq, "time"))
     return entry
 
 
-def _same_time(stored: Any, expected: datetime) -> bool:
+def _same_time(stored: Any, expected: datetime, text: str) -> bool:
+    """A time column kept as a time (PostgreSQL) is the same instant; kept as text (SQLite), the same text."""
     if isinstance(stored, datetime):
         return stored.tzinfo is not None and stored == expected
-    return bool(stored == expected.isoformat())
+    return bool(stored == text)
 
 
 def _shown(value: Any) -> str:
