@@ -8,10 +8,15 @@ shown here to pass without a checkpoint, and in test_checkpoint.py to be caught 
 
 from __future__ import annotations
 
+import secrets
+import shutil
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from careflow.cases.case import Case
 from careflow.cases.store import CaseCheck, CaseStore, open_store
@@ -19,6 +24,7 @@ from careflow.clock import ManualClock
 from careflow.errors import CaseNotFound
 from tests.cases.relay import ANN, FOLLOWUP_C, RELAY_C, new_case, started
 from tests.cases.store.attack import attack, case_row, forge, put_row
+from tests.support import T0
 
 
 @pytest.fixture
@@ -184,3 +190,36 @@ def test_a_cut_tail_with_the_case_row_fixed_passes_without_a_checkpoint(durable_
 def test_verifying_a_case_that_never_existed_is_case_not_found(world: CaseStore) -> None:
     with pytest.raises(CaseNotFound):
         list(world.verify_cases("nobody"))
+
+
+@pytest.fixture(scope="module")
+def sqlite_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store like ``world``, built once: each example below edits a copy of it."""
+    path = tmp_path_factory.mktemp("tamper") / "world.db"
+    clock = ManualClock(T0)
+    with open_store(f"sqlite:///{path}", processes=[RELAY_C, FOLLOWUP_C], clock=clock) as store:
+        started(store, clock, "k1")
+        store.fire("k1", "note", ANN, {"tags": "x"})
+        started(store, clock, "k2")
+        store.create(new_case(clock, "k3"))
+    return path
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_flipped_byte_in_any_entry_is_reported_for_its_case(sqlite_world: Path, tmp_path: Path,
+                                                                data: st.DataObject) -> None:
+    path = tmp_path / f"copy-{secrets.token_hex(4)}.db"
+    shutil.copyfile(sqlite_world, path)
+    url = f"sqlite:///{path}"
+    rows = attack(url, "SELECT case_id, seq, CAST(entry AS BLOB) FROM careflow_audit ORDER BY case_id, seq")
+    case_id, seq, text = data.draw(st.sampled_from(rows))
+    at = data.draw(st.integers(0, len(text) - 1))
+    flipped = bytearray(text)
+    flipped[at] ^= data.draw(st.integers(1, 255))
+    attack(url, "UPDATE careflow_audit SET entry = CAST(? AS TEXT) WHERE case_id = ? AND seq = ?", bytes(flipped),
+           case_id, seq)
+    with open_store(url, create=False, processes=[RELAY_C, FOLLOWUP_C]) as store:
+        found = {c.case_id: c for c in store.verify_cases()}
+    assert {c for c, check in found.items() if not check.ok} == {case_id}
+    assert any(p.seq == seq for p in found[case_id].problems)

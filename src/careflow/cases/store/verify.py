@@ -238,7 +238,8 @@ def _snapshot(record: CaseRecord, logged: list[tuple[AuditRecord, Read | None]],
         except CareflowError as exc:
             index = getattr(exc, "index", None)
             at = logged[index][0].seq if isinstance(index, int) and index < len(logged) else None
-            problems.append(Problem("replay", f"replay: {str(exc).splitlines()[0]}", at))
+            problems.append(Problem("replay", f"the log does not replay to the stored case: "
+                                              f"{str(exc).splitlines()[0]}", at))
             return None
     try:
         return decode(row)
