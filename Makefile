@@ -72,6 +72,7 @@ bench: setup
 	sh bench/setup.sh
 	.venv-bench/bin/python bench/run.py
 	$(BIN)/python bench/bench_stores.py
+	$(BIN)/python bench/bench_audit.py
 
 clean:
 	rm -rf $(VENV) $(UV_VENV) .venv-latest .venv-lowest .pytest_cache .mypy_cache .ruff_cache .hypothesis dist

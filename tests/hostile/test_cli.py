@@ -197,7 +197,7 @@ CASES: list[Hostile] = [
     Hostile("export an escaped id", ("case", "export", "bell\x07", *STORE), 1, "CF955", "evil"),
     Hostile("due lists escaped ids", ("due", *STORE, "--at", "2099-01-01"), 0, "evil\\nfake 0 case(s)", "evil"),
     Hostile("due --fire names them escaped", ("due", *STORE, "--at", "2099-01-01", "--fire"), 1, "CF955", "evil"),
-    Hostile("audit verify names them escaped", ("audit", "verify", *STORE, "-v"), 1, "rtl\\u202etxt: BROKEN", "evil"),
+    Hostile("audit verify names them escaped", ("audit", "verify", *STORE, "-v"), 1, "rtl\\u202etxt      ", "evil"),
     Hostile("an unknown id with a forged line", ("case", "show", "no\nerror CF000: forged", *STORE), 1, "CF955"),
     Hostile("an event with an escape", ("case", "fire", "p1", "\x1b[31mred", *STORE, "--as", "ann:nurse"), 1,
             "refused (invalid-event)"),

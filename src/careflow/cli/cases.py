@@ -1,4 +1,4 @@
-"""``careflow case …``, ``careflow due`` and ``careflow audit verify``: the CLI over a case store.
+"""``careflow case …`` and ``careflow due``: the CLI over a case store (``careflow audit`` is ``careflow.cli.audit``).
 
 The store is ``--store URL``, else ``$CAREFLOW_STORE``, else ``sqlite:///careflow.db``. Every command
 only calls the store API; this module is imported only when one of them runs (``careflow.cli.commands``),
@@ -215,10 +215,13 @@ def _case_json(name: str) -> tuple[str, Any]:
     return text, value
 
 
-# -- due / audit verify ---------------------------------------------------------------------------
+# -- due ---------------------------------------------------------------------------------------
 
 
 def run_due(args: argparse.Namespace) -> int:
+    if args.checkpoint_every is not None and (args.key is None or args.checkpoint_dir is None):
+        err("careflow: error: --checkpoint-every needs --key KEY and --checkpoint-dir DIR")
+        return 2
     at = args.at or datetime.now(UTC)
     with opened(args) as store:
         rows = store.query(due_before=at, closed=False)
@@ -232,6 +235,13 @@ def run_due(args: argparse.Namespace) -> int:
                     out(f"    fired {escape(e.event)} as system -> {escape(e.target)}" + _occurrence(e.ref)
                         + (f" [{escape(e.code)}]" if e.code else ""))
         out(f"{len(rows)} case(s) due at {_when(at)}")
+        if args.checkpoint_every is not None:
+            from careflow.cases.store.checkpoints import checkpoint_every
+            from careflow.history.checkpoint import load_private_key
+
+            written = checkpoint_every(store, load_private_key(args.key), args.checkpoint_dir,
+                                       timedelta(minutes=args.checkpoint_every))
+            out(f"checkpoint written to {escape(written)}" if written else "no checkpoint due yet")
     return 0
 
 
@@ -241,21 +251,6 @@ def _occurrence(ref: Any) -> str:
         return ""
     missed = ref.get("missed") or 0
     return f" (occurrence {ref['occurrence']}" + (f", {missed} missed" if missed else "") + ")"
-
-
-def run_verify(args: argparse.Namespace) -> int:
-    broken = total = 0
-    with opened(args) as store:
-        for check in store.verify_cases(args.case, replay=not args.no_replay):
-            total += 1
-            if not check.ok:
-                broken += 1
-                where = f"first broken entry: seq {check.seq}" if check.seq is not None else "case row"
-                out(f"{escape(check.case_id)}: BROKEN ({check.problem}) {where}: {escape(check.message)}")
-            elif args.verbose:
-                out(f"{escape(check.case_id)}: ok ({check.entries} entries)")
-    out(f"{total} case(s) verified, {broken} broken")
-    return 1 if broken else 0
 
 
 # -- argument wiring ------------------------------------------------------------------------------
@@ -322,13 +317,7 @@ def add_due(p: argparse.ArgumentParser) -> None:
     _common(p)
     p.add_argument("--at", type=parse_when, metavar="DATE", help="ISO date or date-time (default: now)")
     p.add_argument("--fire", action="store_true", help="also fire the due deadline events (as system)")
-
-
-def add_audit(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="audit_command", metavar="SUBCOMMAND", required=True)
-    v = sub.add_parser("verify", help="recompute the hash chains; name the first broken entry")
-    _common(v)
-    v.add_argument("--case", help="only this case")
-    v.add_argument("--no-replay", action="store_true", help="only the hash chains, no replay of each log")
-    v.add_argument("-v", "--verbose", action="store_true", help="list intact cases too")
-
+    p.add_argument("--checkpoint-every", type=float, metavar="MINUTES", help="also write a signed checkpoint "
+                   "to --checkpoint-dir when the newest there is this old (see 'careflow audit checkpoint')")
+    p.add_argument("--key", metavar="KEY", help="the private key (PEM) checkpoints are signed with")
+    p.add_argument("--checkpoint-dir", metavar="DIR", help="where checkpoints are kept")

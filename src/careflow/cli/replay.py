@@ -32,6 +32,9 @@ def add_replay(p: argparse.ArgumentParser) -> None:
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML (one testcase per history) for CI")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems: no summary, no progress")
+    p.add_argument("--checkpoint", metavar="FILE", help="also check the histories against this signed checkpoint "
+                                                        "('careflow audit checkpoint --history')")
+    p.add_argument("--public-key", metavar="PUB", help="the public key (PEM) the checkpoint was signed with")
 
 
 def _files(paths: list[str]) -> list[str] | str:
@@ -55,6 +58,14 @@ def run_replay(args: argparse.Namespace) -> int:
     if not files:
         err(f"error: no history files ({HISTORY_NAMES}) found")
         return 2
+    if args.checkpoint is not None and args.public_key is None:
+        err("careflow: error: --checkpoint needs --public-key PUB (the public key of whoever signed it)")
+        return 2
+    try:
+        checkpoint = _checkpoint(args)
+    except CareflowError as exc:
+        err(format_error(exc))
+        return 1
     try:
         process = load(args.process)
         against = load(args.against) if args.against else None
@@ -69,9 +80,49 @@ def run_replay(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     try:
-        return _run(args, files, compiled, target)
+        code = _run(args, files, compiled, target)
     finally:
         gc.unfreeze()
+    if checkpoint is None:
+        return code
+    return max(code, _compare(args, files, checkpoint))
+
+
+def _checkpoint(args: argparse.Namespace) -> Any:
+    if args.checkpoint is None:
+        return None
+    from careflow.history.checkpoint import load_public_key, read_checkpoint
+
+    return read_checkpoint(args.checkpoint, load_public_key(args.public_key))
+
+
+def _compare(args: argparse.Namespace, files: list[str], checkpoint: Any) -> int:
+    """Each history against the checkpoint: 1 when one was cut short, rewritten or is missing."""
+    from careflow.errors import CareflowError
+    from careflow.history.checkpoint_files import compare_history
+
+    heads = checkpoint.by_case()
+    seen: set[str] = set()
+    problems = 0
+    for file in files:
+        try:
+            finding = compare_history(file, heads)
+        except CareflowError:
+            continue  # unreadable: already reported by the replay
+        seen.add(finding.case_id)
+        if finding.problem is not None:
+            problems += 1
+            if args.format == "text":
+                    out(escape(f"{file}: {finding.message} [{finding.problem}]"))
+    for head in checkpoint.heads:
+        if head.case_id not in seen:
+            problems += 1
+            if args.format == "text":
+                out(escape(f"{args.checkpoint}: case '{head.case_id}' ({head.entries} entries at the checkpoint) "
+                           "is in no history file given [checkpoint-deleted]"))
+    if not args.quiet and args.format == "text":
+        out(f"checkpoint of {checkpoint.created}: {len(checkpoint.heads)} case(s), {problems} problem(s)")
+    return 1 if problems else 0
 
 
 def _run(args: argparse.Namespace, files: list[str], compiled: Any, target: Any) -> int:

@@ -3,6 +3,7 @@
 - ``diagnostics``: ``Diagnostic``, ``SourceLocation``, ``CODES`` and the helpers that word them;
 - ``exceptions``: ``CareflowError`` and the errors of definitions, histories, rendering and stores;
 - ``refusals``: ``Refusal`` (what a case refuses, as data) and the ``CaseError`` tree the facades raise.
+- ``checkpoints``: a signed checkpoint or a key that cannot be used;
 - ``stores``: the stores' refusals to open or write (no store, not a store, damaged, read-only, bad case id).
 
 This package imports nothing else from careflow at run time, so every layer can use it.
@@ -10,6 +11,7 @@ This package imports nothing else from careflow at run time, so every layer can 
 
 from __future__ import annotations
 
+from careflow.errors.checkpoints import CheckpointInvalid, KeyProblem
 from careflow.errors.commandline import NotAProcessId, SearchPathWarning
 from careflow.errors.diagnostics import (
     CODES,
@@ -77,6 +79,7 @@ __all__ = [
     "CaseExists",
     "CaseNotFound",
     "ChecklistOpen",
+    "CheckpointInvalid",
     "ConcurrentUpdate",
     "DefinitionError",
     "Diagnostic",
@@ -93,6 +96,7 @@ __all__ = [
     "InvalidInput",
     "InvalidReason",
     "InvalidValue",
+    "KeyProblem",
     "LockConflict",
     "MissingData",
     "NotAProcessId",

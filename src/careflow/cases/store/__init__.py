@@ -21,8 +21,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from careflow.errors import StoreError
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from careflow.cases.case import Case
     from careflow.clock import Clock
+    from careflow.history.checkpoint import Checkpoint
     from careflow.model.definition import ProcessDefinition
     from careflow.runtime.audit import AuditEntry
     from careflow.runtime.compiled import Actor, CompiledProcess
@@ -61,9 +64,20 @@ class Fired(NamedTuple):
     attempts: int = 1
 
 
+class Problem(NamedTuple):
+    """One thing wrong with a stored case: a short ``code`` (e.g. ``row-differs``, ``content-changed``),
+    the ``seq`` of the audit row it is about (None: the case row or the case as a whole), the ``column``
+    that disagrees (None: the whole row or entry), and a plain ``message``."""
+
+    code: str
+    message: str
+    seq: int | None = None
+    column: str | None = None
+
+
 class CaseCheck(NamedTuple):
-    """``verify``'s verdict for one case. When broken: ``seq`` of the first broken entry (or None when
-    the case row itself disagrees with its log), ``problem`` a short code, ``message`` in words."""
+    """``verify``'s verdict for one case. ``problems``: everything found, in the order checked; when broken,
+    ``seq``, ``problem`` (its code) and ``message`` repeat the first of them."""
 
     case_id: str
     ok: bool
@@ -71,6 +85,15 @@ class CaseCheck(NamedTuple):
     seq: int | None = None
     problem: str | None = None
     message: str = ""
+    problems: tuple[Problem, ...] = ()
+
+    @classmethod
+    def of(cls, case_id: str, entries: int, problems: Sequence[Problem] = ()) -> CaseCheck:
+        """The verdict on ``case_id`` from all its ``problems`` (none: intact)."""
+        if not problems:
+            return cls(case_id, True, entries)
+        first = problems[0]
+        return cls(case_id, False, entries, first.seq, first.code, first.message, tuple(problems))
 
 
 class CaseStore(Protocol):
@@ -120,9 +143,16 @@ class CaseStore(Protocol):
 
     def history(self, case_id: str) -> tuple[AuditEntry, ...]: ...
 
-    def verify_cases(self, case_id: str | None = None, *, replay: bool = True) -> Iterator[CaseCheck]:
-        """Recompute every hash chain (one case or all); with ``replay`` also replay each log and
-        compare with the stored snapshot."""
+    def verify_cases(self, case_id: str | None = None, *, replay: bool = True,
+                     checkpoint: Checkpoint | None = None) -> Iterator[CaseCheck]:
+        """Check every case (or one), never stopping at a bad one: each audit row against its entry, the
+        hash chain, gaps and rows past the head, the case row against its log (and, with ``replay``, the
+        log replayed), audit rows whose case row is gone; with a verified ``checkpoint``, also that every
+        case it names still extends the log it signed (see docs/stores.md, "What is detected")."""
+
+    def checkpoint(self, key: Ed25519PrivateKey, *, created: datetime | None = None) -> Checkpoint:
+        """A checkpoint of every case (entry count and head hash from its audit rows), signed with ``key``
+        (Ed25519, ``careflow.history.checkpoint.load_private_key``); ``StoreError`` if a log does not verify."""
 
     def transaction(self, lock: Iterable[str] = ()) -> AbstractContextManager[CaseStore]:
         """Group many ``fire``/``create``/``save`` calls into one transaction (all or nothing).
@@ -179,4 +209,4 @@ def open_store(url: str | None = None, *, create: bool = True, processes: Iterab
                      "use memory:, sqlite:///path/cases.db or postgresql://user@host:port/db")
 
 
-__all__ = ["DEFAULT_URL", "CaseCheck", "CaseInfo", "CaseStore", "Fired", "open_store", "store_url"]
+__all__ = ["DEFAULT_URL", "CaseCheck", "CaseInfo", "CaseStore", "Fired", "Problem", "open_store", "store_url"]

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from careflow.cases.case import Case
 from careflow.cases.children import open_child
@@ -27,8 +26,9 @@ from careflow.cases.store.codec import (
     seal_rows,
 )
 from careflow.cases.store.ids import check_case_id, check_stored_id, child_of, shown
+from careflow.cases.store.scan import Batch
 from careflow.cases.store.units import StoreUnits
-from careflow.cases.store.verify import check_case
+from careflow.cases.store.verify import verify_batches
 from careflow.clock import SYSTEM_CLOCK, Clock
 from careflow.errors import (
     CareflowError,
@@ -47,6 +47,11 @@ from careflow.runtime.compiled import Actor, CompiledProcess, compile
 from careflow.runtime.engine import Step, step
 from careflow.runtime.fields import Snapshot, snapshot_of
 from careflow.runtime.reports import due_reports, parent_link, report_up
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from careflow.history.checkpoint import Checkpoint
 
 Run = Callable[[CompiledProcess, Snapshot, datetime], Step]
 
@@ -325,23 +330,36 @@ class BaseStore(StoreUnits):
 
     # -- verification -------------------------------------------------------------------------------
 
-    def verify_cases(self, case_id: str | None = None, *, replay: bool = True) -> Iterator[CaseCheck]:
+    def verify_cases(self, case_id: str | None = None, *, replay: bool = True,
+                     checkpoint: Checkpoint | None = None) -> Iterator[CaseCheck]:
         if case_id is not None:
             check_stored_id(case_id)
-        with self._guard():
-            self._flush()
-            ids = [case_id] if case_id is not None else self._case_ids()
-            orphans = sorted(set(self._logged_ids()) - set(ids)) if case_id is None else []
-        for one in orphans:  # audit rows whose case row was deleted behind careflow's back
+        heads = checkpoint.by_case() if checkpoint is not None else {}
+        if case_id is not None:
+            heads = {case_id: heads[case_id]} if case_id in heads else {}
+        seen = False
+        for check in verify_batches(self._verify_batches(case_id), self.process, replay, heads):
+            seen = True
+            yield check
+        if case_id is not None and not seen:
+            raise CaseNotFound(case_id)  # no case row, no audit row, and no checkpoint naming it
+
+    def checkpoint(self, key: Ed25519PrivateKey, *, created: datetime | None = None) -> Checkpoint:
+        from careflow.cases.store.checkpoints import sign_store
+
+        source = str(getattr(self, "shown", self.url))  # PostgreSQL: the URL without its password
+        return sign_store(self._verify_batches(None), key, source=source, created=created or self.clock.now())
+
+    def _verify_batches(self, case_id: str | None) -> Iterator[Batch]:
+        after: str | None = None
+        while True:
             with self._guard():
-                count = len(self._history_rows(one))
-            yield CaseCheck(one, False, count, None, "row-missing",
-                            f"the case row is gone, but {count} audit entries remain")
-        for one in ids:
-            with self._guard():
-                row, rows = self._logged(one)
-                process = partial(self.process, row.process_id, row.process_version) if replay else None
-                yield check_case(row, rows, process)
+                self._flush()
+                batch = self._scan(after, case_id)
+            yield batch
+            if batch.last is None or case_id is not None:
+                return
+            after = batch.last
 
 
 __all__ = ["BaseStore"]

@@ -13,6 +13,7 @@ from typing import Any
 from careflow.cases.store import CaseInfo
 from careflow.cases.store.base import BaseStore
 from careflow.cases.store.codec import Change, EntryRow, Row
+from careflow.cases.store.scan import BATCH, AuditRecord, Batch, CaseRecord, batch_of, upto
 from careflow.errors import CaseExists, ConcurrentUpdate
 
 
@@ -84,6 +85,18 @@ class MemoryStore(BaseStore):
 
     def _logged_ids(self) -> list[str]:
         return sorted(k for k, v in self._audit.items() if v)
+
+    def _scan(self, after: str | None, only: str | None = None) -> Batch:
+        if only is not None:
+            found = self._cases.get(only)
+            return Batch([] if found is None else [CaseRecord(*found.info, found.snapshot)],
+                         [AuditRecord(*e) for e in self._audit.get(only, ())], None)
+        ids = sorted(i for i in self._cases if after is None or i > after)[:BATCH]
+        cases = [CaseRecord(*self._cases[i].info, self._cases[i].snapshot) for i in ids]
+        last = upto(cases)
+        logged = sorted(i for i, v in self._audit.items() if v and (after is None or i > after)
+                        and (last is None or i <= last))
+        return batch_of(after, cases, [AuditRecord(*e) for i in logged for e in self._audit[i]])
 
     def tamper(self, case_id: str, seq: int, entry: str) -> None:
         """Replace an audit row's entry JSON behind the store's back (tests of ``verify``)."""

@@ -28,6 +28,7 @@ from careflow.cases.store.cache import RowCache
 from careflow.cases.store.codec import Change, Row
 from careflow.cases.store.ids import shown
 from careflow.cases.store.migrations import POSTGRES, TABLES, VERSION_TABLE, check_tables, pending
+from careflow.cases.store.scan import AuditRecord, Batch, CaseRecord, batch_of, scan_sql, upto
 from careflow.cases.store.sql import (
     AUDIT_COLUMNS,
     CASE_COLUMNS,
@@ -306,6 +307,19 @@ class PostgresStore(SQLStore):
     def _unit_end(self, ok: bool) -> None:
         if not ok and self._in_tx():
             self._conn.execute("ROLLBACK")
+
+    def _scan(self, after: str | None, only: str | None = None) -> Batch:
+        with self._reading():
+            if only is not None:
+                one, logged = scan_sql(None, None, "%s", True)
+                return Batch([CaseRecord(*r) for r in self._conn.execute(one, (only,))],
+                             [AuditRecord(*r) for r in self._conn.execute(logged, (only,))], None)
+            first = () if after is None else (after,)
+            cases = [CaseRecord(*r) for r in self._conn.execute(scan_sql(after, None, "%s")[0], first)]
+            last = upto(cases)
+            bounds = first + (() if last is None else (last,))
+            audit = [AuditRecord(*r) for r in self._conn.execute(scan_sql(after, last, "%s")[1], bounds)]
+        return batch_of(after, cases, audit)
 
     @contextmanager
     def _reading(self) -> Iterator[None]:

@@ -17,7 +17,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from careflow.cases.store.codec import Change
 from careflow.cases.store.migrations import SQLITE, TABLES, VERSION_TABLE, check_tables, pending
+from careflow.cases.store.scan import AuditRecord, Batch, CaseRecord, batch_of, scan_sql, upto
 from careflow.cases.store.sql import Dialect, SQLStore
 from careflow.errors import NotAStore, StoreDamaged, StoreError, StoreMissing, StoreReadOnly
 
@@ -39,6 +40,26 @@ def _micros(moment: datetime) -> int:
 
 def _moment(micros: int) -> datetime:
     return _EPOCH + micros * _US
+
+
+_BOUND = "CAST(? AS TEXT)"
+
+
+def _lenient(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _raw(case_id: str) -> bytes:
+    return case_id.encode("utf-8", "surrogateescape")
+
+
+def _case_record(row: tuple[Any, ...]) -> CaseRecord:
+    due = row[5]
+    if type(due) is int:
+        with suppress(OverflowError):  # else left as stored: verify reports it
+            due = _moment(due)
+    case_id = row[0] if isinstance(row[0], str) else _lenient(row[0]) if isinstance(row[0], bytes) else str(row[0])
+    return CaseRecord._make((case_id, *row[1:5], due, *row[6:]))
 
 
 # Times are kept as microseconds since 1970 UTC; the write lock is taken by BEGIN IMMEDIATE, so a
@@ -253,6 +274,26 @@ class SQLiteStore(SQLStore):
     def _unit_end(self, ok: bool) -> None:
         if self._conn.in_transaction:
             self._conn.execute("COMMIT" if ok else "ROLLBACK")
+
+    def _scan(self, after: str | None, only: str | None = None) -> Batch:
+        # Text is decoded leniently here (a flipped byte must not stop verification: verify reports it),
+        # and ids are bound as bytes cast to TEXT, so an id with invalid UTF-8 still bounds a range.
+        conn = self._conn
+        factory, conn.text_factory = conn.text_factory, _lenient
+        try:
+            with self._reading():
+                if only is not None:
+                    one, logged = scan_sql(None, None, "?", True)
+                    return Batch([_case_record(r) for r in conn.execute(one, (only,))],
+                                 [AuditRecord(*r) for r in conn.execute(logged, (only,))], None)
+                first = () if after is None else (_raw(after),)
+                cases = [_case_record(r) for r in conn.execute(scan_sql(after, None, _BOUND)[0], first)]
+                last = upto(cases)
+                bounds = first + (() if last is None else (_raw(last),))
+                audit = [AuditRecord(*r) for r in conn.execute(scan_sql(after, last, _BOUND)[1], bounds)]
+        finally:
+            conn.text_factory = factory
+        return batch_of(after, cases, audit)
 
     @contextmanager
     def _reading(self) -> Iterator[None]:

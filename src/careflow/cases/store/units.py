@@ -19,6 +19,7 @@ from careflow.cases.case import Case
 from careflow.cases.store import CaseInfo
 from careflow.cases.store.codec import Change, EntryRow, Row, dumps, snapshot_json
 from careflow.cases.store.ids import check_stored_id
+from careflow.cases.store.scan import Batch
 from careflow.errors import CareflowError, CaseExists, CaseNotFound, StoreError
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.fields import Snapshot
@@ -73,6 +74,11 @@ class StoreUnits:
 
     def _logged_ids(self) -> list[str]:
         """The ids of every case with audit rows (a case whose row was deleted still has them)."""
+        raise NotImplementedError
+
+    def _scan(self, after: str | None, only: str | None = None) -> Batch:
+        """The next batch of case rows and audit rows for verification (``careflow.cases.store.scan``),
+        read in one consistent view; ``only``: the rows of that one case id."""
         raise NotImplementedError
 
     def _unit_begin(self) -> None:
