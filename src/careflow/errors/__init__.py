@@ -10,6 +10,7 @@ This package imports nothing else from careflow at run time, so every layer can 
 
 from __future__ import annotations
 
+from careflow.errors.access import InvalidReader
 from careflow.errors.commandline import NotAProcessId, SearchPathWarning
 from careflow.errors.diagnostics import (
     CODES,
@@ -91,6 +92,7 @@ __all__ = [
     "InvalidData",
     "InvalidEvent",
     "InvalidInput",
+    "InvalidReader",
     "InvalidReason",
     "InvalidValue",
     "LockConflict",
