@@ -21,7 +21,7 @@ from careflow.clock import Clock
 from careflow.errors import StoreError, StoreReadOnly
 
 #: Heads kept per store between reads (a bounded cache: a stale head costs one more read, never a fork).
-_HEADS_KEPT = 10_000
+HEADS_KEPT = 10_000
 #: Attempts to append to a chain other readers keep moving (each lost race means another read got in).
 _ATTEMPTS = 100
 Head = tuple[int, str]
@@ -110,7 +110,7 @@ class AccessLog(StoreUnits):
                 except StoreReadOnly:
                     self.logs_reads = False  # a standby or read-only session: nothing can be recorded here
                     return
-                if len(self._heads) > _HEADS_KEPT:
+                if len(self._heads) > HEADS_KEPT:
                     self._heads.clear()
                 for row in rows:
                     if row.case_id in done:
