@@ -281,3 +281,24 @@ def test_a_store_of_schema_version_1_gains_the_access_log(tmp_path: Any, clock: 
         store.reader(NURSE, "treatment").load("k1")
         assert _reads(store) == [("nora", ("employee", "nurse"), "treatment", "load", "person")]
     assert raw_sql(url, f"SELECT max(version) FROM {VERSION_TABLE}") == [(2,)]
+
+
+def test_the_example_in_docs_records_md_runs(tmp_path: Any) -> None:
+    import re
+    import subprocess
+    import sys
+
+    from careflow.cases.case import Case
+    from careflow.definitions.loader import load
+    from tests.support import DOCS
+
+    blocks = re.findall(r"```python\n(.*?)```", (DOCS / "records.md").read_text("utf-8"), re.S)
+    assert len(blocks) == 1
+    psht = load("psht")
+    with closing(open_store(f"sqlite:///{tmp_path}/cases.db", processes=[psht])) as store:
+        store.create(Case.open(psht, "p-17", actor=NURSE))
+    script = tmp_path / "records_example.py"
+    script.write_text(blocks[0], "utf-8")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "ann load ward round" in done.stdout
