@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from careflow.cases.store import CaseStore, open_store
 from careflow.cases.store.access import PURPOSE_LENGTH
 from careflow.clock import ManualClock
-from careflow.errors import InvalidReader
+from careflow.errors import CareflowError, InvalidReader
 from careflow.runtime.compiled import Actor
 from tests.cases.relay import ANN, BOB, FOLLOWUP_C, RELAY_C, started
 from tests.cases.test_store import raw_sql
@@ -90,6 +90,10 @@ def test_queries_for_an_internal_control(store: CaseStore, clock: ManualClock) -
     assert [e.actor for e in store.access_log(since=since)] == ["bob", "nora"]
     assert [e.actor for e in store.access_log("k2", since=since, limit=1)] == ["bob"]
     assert store.access_log("nobody") == []
+    with pytest.raises(CareflowError, match="UTC offset"):
+        store.access_log(since=since.replace(tzinfo=None))
+    with pytest.raises(CareflowError, match="limit"):
+        store.access_log(limit=-1)
 
 
 def test_reads_inside_a_transaction_are_recorded_committed_or_not(store: CaseStore, clock: ManualClock) -> None:

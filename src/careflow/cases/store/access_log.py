@@ -18,7 +18,9 @@ from careflow.cases.store.access import AccessEntry, AccessRow, Reader, check_ch
 from careflow.cases.store.ids import check_stored_id
 from careflow.cases.store.units import StoreUnits
 from careflow.clock import Clock
-from careflow.errors import StoreError, StoreReadOnly
+from careflow.errors import StoreError, StoreReadOnly, refusal_error
+from careflow.runtime.boundary import time_problem
+from careflow.runtime.texts import shown
 
 #: Heads kept per store between reads (a bounded cache: a stale head costs one more read, never a fork).
 HEADS_KEPT = 10_000
@@ -63,6 +65,11 @@ class AccessLog(StoreUnits):
         exact purpose and time (``since``: at or after). Listing the log is not itself a read of a case."""
         if case_id is not None:
             check_stored_id(case_id)
+        refused = time_problem(since) if since is not None else None
+        if refused is not None:
+            raise refusal_error(refused)
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise StoreError(f"the limit must be a whole number of at least 0, not {shown(limit)}")
         with self._guard():
             rows = self._access_rows(case_id, actor, purpose, since, limit)
         return [entry_of(r) for r in rows]
