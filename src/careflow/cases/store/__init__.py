@@ -79,6 +79,8 @@ class CaseStore(Protocol):
     """What every store offers. All writes are atomic; ``fire`` and ``save`` check versions."""
 
     url: str
+    #: Whether reads are recorded in the access log (False: ``log_reads=False``, or a read-only store).
+    logs_reads: bool
 
     def create(self, case: Case) -> int:
         """Store a new case with its whole log; returns its version (1). ``CaseExists`` if taken."""
