@@ -219,6 +219,17 @@ def test_an_edited_or_deleted_access_row_is_found(durable_url: str, clock: Manua
         assert not next(iter(store.verify_access("k1"))).ok
 
 
+def test_a_read_whose_access_head_was_deleted_is_refused(durable_url: str, clock: ManualClock) -> None:
+    with closing(_read_thrice(durable_url, clock)):
+        raw_sql(durable_url, "DELETE FROM careflow_access_heads WHERE case_id = 'k1'")
+    with closing(open_store(durable_url, processes=[RELAY_C, FOLLOWUP_C], clock=clock)) as store:
+        with pytest.raises(CareflowError, match="holds entries past its head") as caught:
+            store.reader(NURSE, "treatment").load("k1")
+        assert caught.value.code == "CF958"
+        store.reader(NURSE, "treatment").load("k2")  # the other cases read on
+        assert [(c.case_id, c.problem) for c in store.verify_access() if not c.ok] == [("k1", "head-mismatch")]
+
+
 # -- concurrency ------------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,9 @@ from typing import Any, ClassVar
 
 from careflow.cases.store.access import AccessRow
 from careflow.cases.store.access_log import AccessLog
+from careflow.cases.store.ids import shown
 from careflow.cases.store.sql import Dialect
+from careflow.errors import StoreDamaged
 
 ACCESS_COLUMNS = "case_id, seq, hash, prev_hash, time, actor, purpose, action, origin, entry"
 _INSERT = f"INSERT INTO careflow_access ({ACCESS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -50,6 +52,11 @@ class SQLAccess(AccessLog):
     def _access_append(self, rows: Sequence[AccessRow]) -> set[str]:
         try:
             return self._append(rows)
+        except self.dialect.duplicate as exc:  # an entry past the case's head: the head was edited or deleted
+            cases = ", ".join(sorted({shown(r.case_id) for r in rows})[:5])
+            raise StoreDamaged(f"the access log of {cases} holds entries past its head, so the read cannot be "
+                               "recorded (nothing was read)", "'careflow audit access CASE --verify' names what "
+                               "changed; restore the access tables from a backup") from exc
         except Exception as exc:
             mapped = self._translate(exc)
             if mapped is None:
