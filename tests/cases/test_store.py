@@ -21,7 +21,7 @@ import pytest
 from careflow.cases.case import Case
 from careflow.cases.store import CaseStore, open_store
 from careflow.cases.store.codec import seal_rows
-from careflow.cases.store.migrations import SQLITE, Migration, pending
+from careflow.cases.store.migrations import POSTGRES, SQLITE, Migration, pending
 from careflow.clock import ManualClock
 from careflow.errors import (
     CaseExists,
@@ -402,11 +402,12 @@ def test_postgres_newer_schema_is_refused(pg_url: str) -> None:
     raw_sql(pg_url, "INSERT INTO careflow_schema VALUES (99, 'from the future', now())")
     with pytest.raises(SchemaTooNew, match="schema version 99"):
         open_store(pg_url)
-    assert raw_sql(pg_url, "SELECT count(*) FROM careflow_schema") == [(2,)]
+    assert raw_sql(pg_url, "SELECT count(*) FROM careflow_schema") == [(len(POSTGRES) + 1,)]
 
 
 def test_postgres_app_role_may_not_change_audit_rows(pg_url: str, clock: ManualClock) -> None:
-    """The role setup in docs/stores.md: the application's role can append to the audit, not change it."""
+    """The role setup in docs/stores.md: the application's role can append to the audit and the access log,
+    not change them."""
     s = open_store(pg_url, processes=[RELAY_C], clock=clock)
     started(s, clock)
     s.close()
@@ -415,7 +416,9 @@ def test_postgres_app_role_may_not_change_audit_rows(pg_url: str, clock: ManualC
     setup = [f"CREATE ROLE {role} NOLOGIN", f"GRANT USAGE ON SCHEMA {schema} TO {role}",
              f"GRANT SELECT ON {schema}.careflow_schema TO {role}",
              f"GRANT SELECT, INSERT, UPDATE ON {schema}.careflow_cases TO {role}",
-             f"GRANT SELECT, INSERT ON {schema}.careflow_audit TO {role}"]
+             f"GRANT SELECT, INSERT ON {schema}.careflow_audit TO {role}",
+             f"GRANT SELECT, INSERT ON {schema}.careflow_access TO {role}",
+             f"GRANT SELECT, INSERT, UPDATE ON {schema}.careflow_access_heads TO {role}"]
     for sql in setup:
         raw_sql(pg_url, sql)
     try:
@@ -428,6 +431,9 @@ def test_postgres_app_role_may_not_change_audit_rows(pg_url: str, clock: ManualC
         with pytest.raises(Exception, match="must be owner"):
             app._conn.execute("DROP TRIGGER careflow_audit_no_change ON careflow_audit")  # type: ignore[attr-defined]
         assert all(c.ok for c in app.verify_cases())
+        with pytest.raises(Exception, match="permission denied"):
+            app._conn.execute("DELETE FROM careflow_access")  # type: ignore[attr-defined]
+        assert [c.ok for c in app.verify_access()] == [True]
         app.close()
     finally:
         raw_sql(pg_url, f"DROP OWNED BY {role}")

@@ -17,6 +17,8 @@ import pytest
 from careflow.cli.cases import parse_data
 from careflow.cli.main import main
 
+READ = ("--purpose", "cli test")  # the reading commands record who read and why
+
 
 def cf(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
@@ -44,16 +46,16 @@ def test_a_case_through_the_cli(capsys: pytest.CaptureFixture[str], db: str, tmp
     code, out, _ = cf(capsys, "case", "fire", "p1", "submit_referral", "--store", db, "--as", "rita:referrer",
                       "--data", "referrer_kind=gp", "--data", "referral_channel=dips")
     assert code == 0 and "-> triage (version 3)" in out
-    code, out, _ = cf(capsys, "case", "show", "p1", "--store", db, "--as", "ann:nurse")
+    code, out, _ = cf(capsys, "case", "show", "p1", "--store", db, "--as", "ann:nurse", *READ)
     assert code == 0
     assert "state    triage" in out and "deadline 20" in out and "allowed for ann:" in out
     assert '"referrer_kind": "gp"' in out
-    code, out, _ = cf(capsys, "case", "history", "p1", "--store", db)
+    code, out, _ = cf(capsys, "case", "history", "p1", "--store", db, *READ)
     assert code == 0 and "signed form" in out and "referral -> triage" in out
-    code, out, _ = cf(capsys, "case", "history", "p1", "--store", db, "--format", "jsonl")
+    code, out, _ = cf(capsys, "case", "history", "p1", "--store", db, "--format", "jsonl", *READ)
     lines = [json.loads(line) for line in out.splitlines()]
     assert [e["seq"] for e in lines] == [0, 1, 2] and lines[1]["reason"] == "signed form"
-    code, out, _ = cf(capsys, "case", "list", "--store", db, "--state", "triage")
+    code, out, _ = cf(capsys, "case", "list", "--store", db, "--state", "triage", *READ)
     assert code == 0 and "p1" in out and "1 case(s)" in out
     code, out, _ = cf(capsys, "due", "--store", db)
     assert code == 0 and "0 case(s) due" in out
@@ -61,20 +63,20 @@ def test_a_case_through_the_cli(capsys: pytest.CaptureFixture[str], db: str, tmp
     assert code == 0 and "p1" in out and "fired triage_overdue as system" in out and "1 case(s) due" in out
     code, out, _ = cf(capsys, "audit", "verify", "--store", db, "-v")
     assert code == 0 and re.search(r"^p1 +4  ok$", out, re.M) and "1 case(s) verified, 0 broken" in out
-    code, exported, _ = cf(capsys, "case", "export", "p1", "--store", db)
+    code, exported, _ = cf(capsys, "case", "export", "p1", "--store", db, *READ)
     assert code == 0 and json.loads(exported)["case_id"] == "p1"
     (tmp_path / "p1.json").write_text(exported)
     other = f"sqlite:///{tmp_path}/other.db"
     code, out, _ = cf(capsys, "case", "import", str(tmp_path / "p1.json"), "--store", other)
     assert code == 0 and "imported p1 (psht@1.0) in triage, 4 entries" in out
-    assert cf(capsys, "case", "export", "p1", "--store", other)[1] == exported
+    assert cf(capsys, "case", "export", "p1", "--store", other, *READ)[1] == exported
 
 
 def test_refusal_exits_1_and_is_recorded(capsys: pytest.CaptureFixture[str], db: str) -> None:
     cf(capsys, "case", "open", "psht", "--store", db, "--as", "ann:nurse", "--id", "p1")
     code, _, err = cf(capsys, "case", "fire", "p1", "submit_referral", "--store", db, "--as", "ann:nurse")
     assert code == 1 and "refused (role-denied)" in err and "recorded" in err
-    assert "denied" in cf(capsys, "case", "history", "p1", "--store", db)[1]
+    assert "denied" in cf(capsys, "case", "history", "p1", "--store", db, *READ)[1]
 
 
 def test_default_store_from_env_or_working_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path,
@@ -85,8 +87,8 @@ def test_default_store_from_env_or_working_directory(capsys: pytest.CaptureFixtu
     assert (tmp_path / "careflow.db").exists()
     monkeypatch.setenv("CAREFLOW_STORE", f"sqlite:///{tmp_path}/env.db")
     assert cf(capsys, "case", "open", "psht", "--as", "ann:nurse", "--id", "b")[0] == 0
-    assert "b " in cf(capsys, "case", "list")[1]
-    assert cf(capsys, "case", "show", "a")[0] == 1  # not in the env store
+    assert "b " in cf(capsys, "case", "list", *READ)[1]
+    assert cf(capsys, "case", "show", "a", *READ)[0] == 1  # not in the env store
 
 
 def test_bad_stores_are_clear_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -106,7 +108,7 @@ def test_bad_stores_are_clear_errors(capsys: pytest.CaptureFixture[str], tmp_pat
         (f"sqlite:///{tmp_path}/missing.db", "no careflow database"),
     ]
     for url, message in cases:
-        code, _, err = cf(capsys, "case", "show", "x", "--store", url)
+        code, _, err = cf(capsys, "case", "show", "x", "--store", url, *READ)
         assert code == 1 and message in err and "hint:" in err, (url, err)
     assert garbage.read_bytes() == b"not a database at all" * 100
 

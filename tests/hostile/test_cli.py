@@ -115,6 +115,7 @@ SYSTEM_ID = "deadline runner's id"
 SYSTEM_ROLE = "the role 'system' is the deadline runner's"
 NOT_ID = "error CF981: "
 STORE = ("--store", "{db}")
+READ = ("--purpose", "hostile-input test")  # the reading commands require a purpose
 
 CASES: list[Hostile] = [
     # -- nobody acts as the system but the deadline runner ------------------------------------------------
@@ -130,7 +131,17 @@ CASES: list[Hostile] = [
     Hostile("fire with the SYSTEM role", (*FIRE, "--as", "bob:SYSTEM"), 2, SYSTEM_ROLE, untouched=True),
     Hostile("open as the system", ("case", "open", "psht", *STORE, "--as", "system:system", "--id", "s1"), 2,
             SYSTEM_ID),
-    Hostile("show as the system", ("case", "show", "p1", *STORE, "--as", "system:system"), 2, SYSTEM_ID),
+    Hostile("show as the system", ("case", "show", "p1", *STORE, *READ, "--as", "system:system"), 2, SYSTEM_ID),
+    Hostile("show with no purpose", ("case", "show", "p1", *STORE), 2, "required: --purpose"),
+    Hostile("show with a blank purpose", ("case", "show", "p1", *STORE, "--purpose", " \t "), 2,
+            "the purpose must not be empty"),
+    Hostile("a purpose with a forged line", ("case", "history", "p1", *STORE, "--purpose", "care\nerror CF000: x"), 2,
+            "a line break"),
+    Hostile("a purpose with an escape", ("case", "export", "p1", *STORE, "--purpose", "\x1b[2Jcare"), 2,
+            "control character", absent="\x1b"),
+    Hostile("a huge purpose", ("case", "list", *STORE, "--purpose", "p" * 100_000), 2, "longer than 500 characters"),
+    Hostile("access log of an escaped id", ("audit", "access", "evil\nfake 0 read(s)", *STORE), 1, "CF955", "evil"),
+    Hostile("access log of a NUL id", ("audit", "access", "a\x00b", *STORE), 1, "CF955"),
     # -- who acts: the form of --as -------------------------------------------------------------------------
     Hostile("empty actor", (*FIRE, "--as", ""), 2, "give ACTOR", untouched=True),
     Hostile("roles without an actor", (*FIRE, "--as", ":nurse"), 2, "give ACTOR", untouched=True),
@@ -177,28 +188,31 @@ CASES: list[Hostile] = [
     Hostile("import a file that is not there", ("case", "import", "{tmp}/missing.json", *STORE), 1,
             "cannot read a case from"),
     Hostile("import a directory", ("case", "import", "{tmp}", *STORE), 1, "cannot read a case from"),
-    Hostile("a stored row naming /etc/passwd", ("case", "show", "p1", *STORE), 1,
+    Hostile("a stored row naming /etc/passwd", ("case", "show", "p1", *STORE, *READ), 1,
             "'/etc/passwd' is not a process id", "tampered", absent="root:"),
     # -- ids are printed escaped ----------------------------------------------------------------------------
     Hostile("open an id with a newline", ("case", "open", "psht", *STORE, "--as", "ann:nurse", "--id",
                                           "x\nopened forged"), 1, "case id"),
     Hostile("open an id that clears the screen", ("case", "open", "psht", *STORE, "--as", "ann:nurse", "--id",
                                                   "\x1b[2J"), 1, "case id"),
-    Hostile("list escaped ids", ("case", "list", *STORE), 0, "evil\\nfake 0 case(s)", "evil"),
-    Hostile("list the carriage return", ("case", "list", *STORE), 0, "cr\\rover", "evil"),
-    Hostile("list the bidi override", ("case", "list", *STORE), 0, "rtl\\u202etxt", "evil"),
-    Hostile("list the backslash", ("case", "list", *STORE), 0, "back\\\\slash", "evil"),
-    Hostile("list the C1 escape", ("case", "list", *STORE), 0, "csi\\u009b31m", "evil"),
+    Hostile("list escaped ids", ("case", "list", *STORE, *READ), 0, "evil\\nfake 0 case(s)", "evil"),
+    Hostile("list the carriage return", ("case", "list", *STORE, *READ), 0, "cr\\rover", "evil"),
+    Hostile("list the bidi override", ("case", "list", *STORE, *READ), 0, "rtl\\u202etxt", "evil"),
+    Hostile("list the backslash", ("case", "list", *STORE, *READ), 0, "back\\\\slash", "evil"),
+    Hostile("list the C1 escape", ("case", "list", *STORE, *READ), 0, "csi\\u009b31m", "evil"),
     # an old store's id outside today's limit is listed and verified, but refused by id (CF955), escaped
-    Hostile("history of an escaped id", ("case", "history", "evil\nfake 0 case(s)", *STORE), 1, "CF955", "evil"),
-    Hostile("history as JSON lines", ("case", "history", "\x1b[2J\x1b[Hclear", *STORE, "--format", "jsonl"), 1,
+    Hostile("history of an escaped id", ("case", "history", "evil\nfake 0 case(s)", *STORE, *READ), 1, "CF955",
+            "evil"),
+    Hostile("history as JSON lines", ("case", "history", "\x1b[2J\x1b[Hclear", *STORE, *READ, "--format", "jsonl"),
+            1,
             "CF955", "evil"),
-    Hostile("show an escaped id", ("case", "show", "sep\u2028x", *STORE), 1, "CF955", "evil"),
-    Hostile("export an escaped id", ("case", "export", "bell\x07", *STORE), 1, "CF955", "evil"),
+    Hostile("show an escaped id", ("case", "show", "sep\u2028x", *STORE, *READ), 1, "CF955", "evil"),
+    Hostile("export an escaped id", ("case", "export", "bell\x07", *STORE, *READ), 1, "CF955", "evil"),
     Hostile("due lists escaped ids", ("due", *STORE, "--at", "2099-01-01"), 0, "evil\\nfake 0 case(s)", "evil"),
     Hostile("due --fire names them escaped", ("due", *STORE, "--at", "2099-01-01", "--fire"), 1, "CF955", "evil"),
     Hostile("audit verify names them escaped", ("audit", "verify", *STORE, "-v"), 1, "rtl\\u202etxt      ", "evil"),
-    Hostile("an unknown id with a forged line", ("case", "show", "no\nerror CF000: forged", *STORE), 1, "CF955"),
+    Hostile("an unknown id with a forged line", ("case", "show", "no\nerror CF000: forged", *STORE, *READ), 1,
+            "CF955"),
     Hostile("an event with an escape", ("case", "fire", "p1", "\x1b[31mred", *STORE, "--as", "ann:nurse"), 1,
             "refused (invalid-event)"),
     Hostile("an event with a newline", ("case", "fire", "p1", "a\nb", *STORE, "--as", "ann:nurse"), 1,
@@ -213,7 +227,7 @@ CASES: list[Hostile] = [
             "is not UTF-8 text"),
     Hostile("an actor that is not UTF-8", (*FIRE, "--as", "\udcc3:nurse"), 2, "is not UTF-8 text",
             untouched=True),
-    Hostile("a store that is not UTF-8", ("case", "list", "--store", "sqlite:///\udcff.db"), 2,
+    Hostile("a store that is not UTF-8", ("case", "list", *READ, "--store", "sqlite:///\udcff.db"), 2,
             "is not UTF-8 text"),
     Hostile("a file that is not UTF-8", ("validate", "\udcff.yaml"), 2, "is not UTF-8 text"),
     # -- CAREFLOW_PATH ----------------------------------------------------------------------------------------
@@ -245,12 +259,12 @@ CASES: list[Hostile] = [
     Hostile("retries that are not a number", (*FIRE, "--as", "ann:nurse", "--retries", "many"), 2,
             "invalid int value", untouched=True),
     Hostile("an unknown command", ("frobnicate\x1b[31m",), 2, "invalid choice"),
-    Hostile("an unknown option with an escape", ("case", "list", *STORE, "--x\x1b[2J"), 2,
+    Hostile("an unknown option with an escape", ("case", "list", *STORE, *READ, "--x\x1b[2J"), 2,
             "unrecognized arguments: --x\\u001b[2J"),
-    Hostile("a history format that does not exist", ("case", "history", "p1", *STORE, "--format", "xml"), 2,
+    Hostile("a history format that does not exist", ("case", "history", "p1", *STORE, *READ, "--format", "xml"), 2,
             "invalid choice: 'xml'"),
-    Hostile("an unknown store", ("case", "list", "--store", "mysql://localhost/x"), 1, "unknown store URL"),
-    Hostile("a store that is not there", ("case", "list", "--store", "sqlite:///{tmp}/nowhere/x.db"), 1,
+    Hostile("an unknown store", ("case", "list", *READ, "--store", "mysql://localhost/x"), 1, "unknown store URL"),
+    Hostile("a store that is not there", ("case", "list", *READ, "--store", "sqlite:///{tmp}/nowhere/x.db"), 1,
             "no careflow database"),
     Hostile("a process that is a directory", ("show", "/etc"), 1, "this is a directory, not a file"),
     Hostile("a process that never ends", ("validate", "/dev/zero"), 1, "this is not a regular file"),
@@ -314,13 +328,13 @@ def test_hostile_command_line(case: Hostile, tmp_path: Path, capsys: pytest.Capt
         assert case.absent not in printed
     monkeypatch.delenv("CAREFLOW_PATH", raising=False)
     if case.untouched:
-        assert main(["case", "history", "p1", "--store", db, "--format", "jsonl"]) == 0
+        assert main(["case", "history", "p1", "--store", db, "--format", "jsonl", *READ]) == 0
         assert len(capsys.readouterr().out.splitlines()) == 1
     # a tampered store, and an old store whose ids today's rules refuse (they no longer replay), fail verify
     if case.setup not in ("tampered", "evil"):
         assert main(["audit", "verify", "--store", db]) == 0, capsys.readouterr()
     if case.argv[:2] == ("case", "import"):  # a refused import stores nothing
-        assert main(["case", "list", "--store", db]) == 0 and "imported" not in capsys.readouterr().out
+        assert main(["case", "list", "--store", db, *READ]) == 0 and "imported" not in capsys.readouterr().out
 
 
 def test_as_many_hostile_command_lines_as_the_issue_asks() -> None:

@@ -104,10 +104,10 @@ def test_library_on_a_read_only_directory(stored: Path, expression: str, code: s
 
 
 CLI = [
-    (["case", "show", "k1"], 0, "state"),
-    (["case", "list"], 0, "1 case(s)"),
-    (["case", "history", "k1"], 0, "opened"),
-    (["case", "export", "k1"], 0, '"history"'),
+    (["case", "show", "k1", "--purpose", "audit"], 0, "state"),
+    (["case", "list", "--purpose", "audit"], 0, "1 case(s)"),
+    (["case", "history", "k1", "--purpose", "audit"], 0, "opened"),
+    (["case", "export", "k1", "--purpose", "audit"], 0, '"history"'),
     (["audit", "verify"], 0, "1 case(s) verified, 0 broken"),
     (["due", "--at", "2099-01-01"], 0, "1 case(s) due"),
     (["due", "--at", "2099-01-01", "--fire"], 1, "read-only"),
@@ -122,6 +122,12 @@ def test_cli_on_a_read_only_directory(stored: Path, argv: list[str], status: int
     done = _run(stored, [sys.executable, "-m", "careflow.cli.main", *argv, "--store", f"sqlite:///{stored}/cases.db"])
     assert done.returncode == status and "Traceback" not in done.stderr, (done.stdout, done.stderr)
     assert fragment in done.stdout + done.stderr
+
+
+def test_reads_on_a_read_only_store_work_but_cannot_be_recorded(stored: Path) -> None:
+    expression = "(store.reader(ANN, 'audit').load('k1').state, store.logs_reads, store.access_log('k1'))"
+    done = _run(stored, [sys.executable, "-c", LIBRARY, f"sqlite:///{stored}/cases.db", expression])
+    assert json.loads(done.stdout) == {"ok": "('triage', False, [])"}, (done.stdout, done.stderr)
 
 
 def test_reads_work_with_a_write_ahead_log_left_over(stored: Path, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""``careflow audit verify|checkpoint|keygen``: check a store's audit trail, sign checkpoints, make keys.
+"""``careflow audit verify|checkpoint|keygen|access``: check a store's audit trail, sign checkpoints, make
+keys, show who read a case (``access``: see ``careflow.cli.access``).
 
 ``verify`` prints a table of the cases (broken ones; ``-v`` every one) with every problem found, then a
 summary; ``--format json`` the same as JSON (one object per case, streamed). With ``--checkpoint FILE
@@ -13,6 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from careflow.cli.access import add_access, run_access
 from careflow.cli.cases import _common, opened
 from careflow.cli.console import err, escape, json_text, out
 
@@ -45,6 +47,9 @@ def add_audit(p: argparse.ArgumentParser) -> None:
     k.add_argument("--private", required=True, metavar="FILE")
     k.add_argument("--public", required=True, metavar="FILE")
     k.set_defaults(audit_run=run_keygen)
+    a = add_access(sub)
+    _common(a)
+    a.set_defaults(audit_run=run_access)
 
 
 def run_audit(args: argparse.Namespace) -> int:

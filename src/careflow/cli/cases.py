@@ -17,6 +17,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from careflow.cli.access import add_reader, reader_of
 from careflow.cli.console import err, escape, json_text, out
 from careflow.cli.identities import parse_actor, process_by_id
 
@@ -110,13 +111,12 @@ def run_fire(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     with opened(args) as store:
-        info = store.get(args.case)
-        case = store.load(args.case)
+        case = reader_of(store, args).load(args.case)  # one read, recorded with who and why
         out(f"case     {escape(case.case_id)}")
         out(f"process  {escape(case.process_id)}@{escape(case.process_version)}")
         out(f"state    {escape(case.state)}" + (" (closed)" if case.closed else ""))
         out(f"deadline {_when(case.due_at)}")
-        out(f"version  {info.version} ({info.seq + 1} audit entries)")
+        out(f"version  {store.version(case)} ({len(case.history)} audit entries)")
         if case.roles:
             out("roles    " + ", ".join(f"{r}={escape(p)}" for r, p in sorted(case.roles.items())))
         from careflow.runtime.data import to_json_value
@@ -132,7 +132,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     with opened(args) as store:
-        rows = store.query(process_id=args.process_id, state=args.state, limit=args.limit)
+        rows = reader_of(store, args).query(process_id=args.process_id, state=args.state, limit=args.limit)
         for r in rows:
             out(f"{escape(r.case_id):24} {escape(r.process_id)}@{escape(r.process_version):6} {escape(r.state):32} "
                 f"v{r.version:<5} due {_when(r.due_at)}")
@@ -142,7 +142,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_history(args: argparse.Namespace) -> int:
     with opened(args) as store:
-        entries = store.history(args.case)
+        entries = reader_of(store, args).history(args.case)
     if args.format == "jsonl":
         for e in entries:
             out(json_text(e.to_json()))
@@ -163,7 +163,7 @@ def run_history(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     with opened(args) as store:
-        out(store.load(args.case).to_json(indent=2))
+        out(reader_of(store, args).export(args.case, indent=2))
     return 0
 
 
@@ -224,7 +224,7 @@ def run_due(args: argparse.Namespace) -> int:
         return 2
     at = args.at or datetime.now(UTC)
     with opened(args) as store:
-        rows = store.query(due_before=at, closed=False)
+        rows = store.system_reader("deadlines").overdue(at)  # the deadline runner reads as the system
         for r in rows:
             late = at - r.due_at if r.due_at is not None else timedelta()
             out(f"{escape(r.case_id):24} {escape(r.process_id):20} {escape(r.state):32} due {_when(r.due_at)} "
@@ -286,9 +286,11 @@ def add_case(p: argparse.ArgumentParser) -> None:
     s = sub.add_parser("show", help="state, deadline and the events an actor may fire")
     s.add_argument("case", metavar="CASE")
     _common(s, actor=True)
+    add_reader(s, actor=False)
     s.set_defaults(case_run=run_show)
     ls = sub.add_parser("list", help="list cases")
     _common(ls)
+    add_reader(ls)
     ls.add_argument("--process-id", metavar="PROCESS")
     ls.add_argument("--state", help="a dotted state; cases in states below it match too")
     ls.add_argument("--limit", type=int)
@@ -296,11 +298,13 @@ def add_case(p: argparse.ArgumentParser) -> None:
     h = sub.add_parser("history", help="the audit log of a case")
     h.add_argument("case", metavar="CASE")
     _common(h)
+    add_reader(h)
     h.add_argument("--format", choices=("table", "jsonl"), default="table")
     h.set_defaults(case_run=run_history)
     e = sub.add_parser("export", help="print the case JSON (state and verified history)")
     e.add_argument("case", metavar="CASE")
     _common(e)
+    add_reader(e)
     e.set_defaults(case_run=run_export)
     i = sub.add_parser("import", help="store a case from its JSON (verified and replayed first)")
     i.add_argument("file", metavar="FILE", help="a case JSON file, or - for standard input")

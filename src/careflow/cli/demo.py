@@ -69,12 +69,14 @@ def main() -> int:
     url = f"sqlite:///{db}"
     heading(f"5. Cases in the SQLite store ({url}): PSHT to exit (c) with a handoff, BTI up to level 3 and down")
     status |= run_cases(url)
-    heading("6. The store from the command line: case list, show, history, due, audit verify")
-    cli(["case", "list", "--store", url])
-    cli(["case", "show", "psht-2026-001", "--store", url, "--as", "dag:doctor"])
-    cli(["case", "history", "bti-2026-007", "--store", url])
+    heading("6. The store from the command line: case list, show, history, due, audit verify, audit access")
+    cli(["case", "list", "--store", url, "--as", "dag:doctor", "--purpose", "ward round"])
+    cli(["case", "show", "psht-2026-001", "--store", url, "--as", "dag:doctor", "--purpose", "assessment"])
+    cli(["case", "history", "bti-2026-007", "--store", url, "--as", "siri:secretary", "--purpose", "complaint 17"])
     cli(["due", "--store", url, "--at", "2026-12-31"])
     status |= cli(["audit", "verify", "--store", url])
+    cli(["audit", "access", "psht-2026-001", "--store", url])
+    status |= cli(["audit", "access", "--store", url, "--verify"])
     heading("7. Handbook diagrams, in nynorsk and English (careflow render)")
     for pid in ("bti_children", "psht"):
         for lang in ("nn", "en"):

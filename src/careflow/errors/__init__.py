@@ -11,6 +11,7 @@ This package imports nothing else from careflow at run time, so every layer can 
 
 from __future__ import annotations
 
+from careflow.errors.access import InvalidReader
 from careflow.errors.checkpoints import CheckpointInvalid, KeyProblem
 from careflow.errors.commandline import NotAProcessId, SearchPathWarning
 from careflow.errors.diagnostics import (
@@ -94,6 +95,7 @@ __all__ = [
     "InvalidData",
     "InvalidEvent",
     "InvalidInput",
+    "InvalidReader",
     "InvalidReason",
     "InvalidValue",
     "KeyProblem",

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from careflow.cases.case import Case
+    from careflow.cases.store.access import AccessEntry
+    from careflow.cases.store.reader import CaseReader
     from careflow.clock import Clock
     from careflow.history.checkpoint import Checkpoint
     from careflow.model.definition import ProcessDefinition
@@ -100,6 +102,8 @@ class CaseStore(Protocol):
     """What every store offers. All writes are atomic; ``fire`` and ``save`` check versions."""
 
     url: str
+    #: Whether reads are recorded in the access log (False: ``log_reads=False``, or a read-only store).
+    logs_reads: bool
 
     def create(self, case: Case) -> int:
         """Store a new case with its whole log; returns its version (1). ``CaseExists`` if taken."""
@@ -154,6 +158,20 @@ class CaseStore(Protocol):
         """A checkpoint of every case (entry count and head hash from its audit rows), signed with ``key``
         (Ed25519, ``careflow.history.checkpoint.load_private_key``); ``StoreError`` if a log does not verify."""
 
+    def reader(self, actor: Actor, purpose: str) -> CaseReader:
+        """A view whose reads (load, get, history, snapshot, export, query, overdue) are recorded in the
+        access log as ``actor`` reading for ``purpose`` (required). ``InvalidReader`` for a bad one."""
+
+    def system_reader(self, purpose: str) -> CaseReader:
+        """A view whose reads are recorded as careflow's own (the deadline runner)."""
+
+    def access_log(self, case_id: str | None = None, *, actor: str | None = None, purpose: str | None = None,
+                   since: datetime | None = None, limit: int | None = None) -> list[AccessEntry]:
+        """The recorded reads of a case (or of all cases), filtered by reader, purpose and time."""
+
+    def verify_access(self, case_id: str | None = None) -> Iterator[CaseCheck]:
+        """Recompute the access chains (one case or all); one ``CaseCheck`` per case."""
+
     def transaction(self, lock: Iterable[str] = ()) -> AbstractContextManager[CaseStore]:
         """Group many ``fire``/``create``/``save`` calls into one transaction (all or nothing).
 
@@ -174,7 +192,8 @@ def store_url(url: str | None = None) -> str:
 
 
 def open_store(url: str | None = None, *, create: bool = True, processes: Iterable[Any] = (),
-               resolver: ProcessResolver | None = None, clock: Clock | None = None) -> CaseStore:
+               resolver: ProcessResolver | None = None, clock: Clock | None = None, identity: Actor | None = None,
+               purpose: str | None = None, log_reads: bool = True) -> CaseStore:
     """Open the store at ``url`` (see ``store_url``), applying pending schema migrations.
 
     - ``memory:`` — in this process only (tests);
@@ -189,10 +208,16 @@ def open_store(url: str | None = None, *, create: bool = True, processes: Iterab
     ``StoreDamaged``, and a read-only database opens for reading (writes raise ``StoreReadOnly``).
     ``processes`` are definitions (or compiled processes) the store's cases run on; others are found
     with ``resolver`` (default: the process search path, version checked).
+
+    Every read is recorded in the store's access log (docs/records.md). ``identity`` and ``purpose``:
+    what a read that names no reader (``store.load`` rather than ``store.reader(actor, purpose).load``)
+    records (default: actor ``program``, purpose ``not stated``). ``log_reads=False`` records no read
+    (benchmarks; a store whose reads are logged elsewhere).
     """
     url = store_url(url)
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    options: dict[str, Any] = {"processes": processes, "resolver": resolver, "clock": clock}
+    options: dict[str, Any] = {"processes": processes, "resolver": resolver, "clock": clock, "identity": identity,
+                               "purpose": purpose, "log_reads": log_reads}
     if scheme == "memory":
         from careflow.cases.store.memory import MemoryStore
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from careflow.cases.case import Case
 from careflow.cases.children import open_child
 from careflow.cases.store import CaseCheck, CaseInfo, Fired, ProcessResolver
+from careflow.cases.store.access import Reader, person, program, system
+from careflow.cases.store.access_log import AccessLog
 from careflow.cases.store.codec import (
     Change,
     Row,
@@ -26,8 +28,8 @@ from careflow.cases.store.codec import (
     seal_rows,
 )
 from careflow.cases.store.ids import check_case_id, check_stored_id, child_of, shown
+from careflow.cases.store.reader import CaseReader
 from careflow.cases.store.scan import Batch
-from careflow.cases.store.units import StoreUnits
 from careflow.cases.store.verify import verify_batches
 from careflow.clock import SYSTEM_CLOCK, Clock
 from careflow.errors import (
@@ -56,11 +58,16 @@ if TYPE_CHECKING:
 Run = Callable[[CompiledProcess, Snapshot, datetime], Step]
 
 
-class BaseStore(StoreUnits):
+VERIFIER = system("verification")
+CHECKPOINTER = system("checkpoint")
+
+
+class BaseStore(AccessLog):
     """The shared half of every store (see the module docstring). Thread-safe: one lock per store."""
 
     def __init__(self, url: str, *, processes: Iterable[ProcessDefinition | CompiledProcess] = (),
-                 resolver: ProcessResolver | None = None, clock: Clock | None = None) -> None:
+                 resolver: ProcessResolver | None = None, clock: Clock | None = None,
+                 identity: Actor | None = None, purpose: str | None = None, log_reads: bool = True) -> None:
         self.url = url
         self.clock = clock or SYSTEM_CLOCK
         self._resolver = resolver
@@ -68,6 +75,7 @@ class BaseStore(StoreUnits):
         for process in processes:
             self.register(process)
         super().__init__()
+        self._init_access(program(identity, purpose), log_reads)
 
     # -- processes ----------------------------------------------------------------------------------
 
@@ -250,31 +258,60 @@ class BaseStore(StoreUnits):
 
     # -- reading ------------------------------------------------------------------------------------
 
+    def reader(self, actor: Actor, purpose: str) -> CaseReader:
+        """A view of this store whose every read is recorded as ``actor`` reading for ``purpose``.
+        ``InvalidReader`` (CF965) when either is missing or outside the limits."""
+        return CaseReader(self, person(actor, purpose))
+
+    def system_reader(self, purpose: str) -> CaseReader:
+        """A view whose reads are recorded as careflow's own (origin ``system``): the deadline runner."""
+        return CaseReader(self, system(purpose))
+
     def get(self, case_id: str) -> CaseInfo:
+        return self.read_info(case_id, self.identity)
+
+    def read_info(self, case_id: str, reader: Reader) -> CaseInfo:
+        """``get``, recorded as read by ``reader`` (``store.reader(actor, purpose).get`` calls this)."""
         check_stored_id(case_id)
         with self._guard():
             self._flush()
             found = self._select(case_id, None, None, None, None, 1)
             if not found:
                 raise CaseNotFound(case_id)
+            self._record(reader, "get", [case_id])
             return found[0]
 
     def snapshot(self, case_id: str) -> dict[str, Any]:
         """The stored snapshot JSON of a case (what ``Case.to_json`` writes besides the history)."""
+        return self.read_snapshot(case_id, self.identity)
+
+    def read_snapshot(self, case_id: str, reader: Reader) -> dict[str, Any]:
         check_stored_id(case_id)
         with self._guard():
             self._flush()
-            return dict(json.loads(self._row(case_id).snapshot))
+            found = dict(json.loads(self._row(case_id).snapshot))
+            self._record(reader, "snapshot", [case_id])
+            return found
 
     def query(self, *, process_id: str | None = None, state: str | None = None, due_before: datetime | None = None,
               closed: bool | None = None, limit: int | None = None) -> list[CaseInfo]:
+        return self.read_query(self.identity, "query", process_id=process_id, state=state, due_before=due_before,
+                               closed=closed, limit=limit)
+
+    def read_query(self, reader: Reader, action: str, *, process_id: str | None = None, state: str | None = None,
+                   due_before: datetime | None = None, closed: bool | None = None,
+                   limit: int | None = None) -> list[CaseInfo]:
+        """``query``, each case listed recorded as read by ``reader`` (``action``: query or overdue)."""
         with self._guard():
             self._flush()
-            return self._select(None, process_id, state, due_before, closed, limit)
+            found = self._select(None, process_id, state, due_before, closed, limit)
+            self._record(reader, action, [i.case_id for i in found])
+            return found
 
     def overdue(self, at: datetime | None = None) -> list[CaseInfo]:
         """Open cases with a pending deadline at or before ``at`` (default: now), earliest first."""
-        return self.query(due_before=at if at is not None else self.clock.now(), closed=False)
+        return self.read_query(self.identity, "overdue", due_before=at if at is not None else self.clock.now(),
+                               closed=False)
 
     def _admit(self, case_id: str) -> None:
         """Refuse a new case's id outside the limit, or a child's id its parent's log does not name (so
@@ -303,25 +340,34 @@ class BaseStore(StoreUnits):
             return row, [r for r in self._history_rows(case_id) if r[0] <= row.seq]
 
     def history(self, case_id: str) -> tuple[AuditEntry, ...]:
+        return self.read_history(case_id, self.identity)
+
+    def read_history(self, case_id: str, reader: Reader) -> tuple[AuditEntry, ...]:
         check_stored_id(case_id)
         with self._guard():
             self._flush()
             _, rows = self._logged(case_id)
+            self._record(reader, "history", [case_id])
         return tuple(AuditEntry.from_json(json.loads(r[3])) for r in rows)
 
     def load(self, case_id: str) -> Case:
+        return self.read_case(case_id, self.identity, "load")
+
+    def read_case(self, case_id: str, reader: Reader, action: str) -> Case:
+        """The case, verified and replayed, recorded as read by ``reader`` (``action``: load or export)."""
         check_stored_id(case_id)
         with self._guard():
             self._flush()
             row, rows = self._logged(case_id)
             case = Case.from_json(self.process(row.process_id, row.process_version), case_text(row, rows),
                                   clock=self.clock)
+            self._record(reader, action, [case_id])
             self._remember(case, row.version)
             return case
 
     def export(self, case_id: str, indent: int | None = 2) -> str:
         """The case JSON (``Case.to_json``); ``careflow case import`` reads it back."""
-        return self.load(case_id).to_json(indent=indent)
+        return self.read_case(case_id, self.identity, "export").to_json(indent=indent)
 
     def version(self, case: Case) -> int | None:
         """The stored version ``case`` was loaded or last saved at (None if this store does not know it)."""
@@ -338,9 +384,15 @@ class BaseStore(StoreUnits):
         if case_id is not None:
             heads = {case_id: heads[case_id]} if case_id in heads else {}
         seen = False
-        for check in verify_batches(self._verify_batches(case_id), self.process, replay, heads):
-            seen = True
-            yield check
+        checked: list[str] = []
+        try:
+            for check in verify_batches(self._verify_batches(case_id), self.process, replay, heads):
+                seen = True
+                if check.entries:  # a case a checkpoint names but that is gone was not read
+                    checked.append(check.case_id)
+                yield check
+        finally:
+            self._record(VERIFIER, "verify", checked)  # careflow read these logs: system reads
         if case_id is not None and not seen:
             raise CaseNotFound(case_id)  # no case row, no audit row, and no checkpoint naming it
 
@@ -348,7 +400,9 @@ class BaseStore(StoreUnits):
         from careflow.cases.store.checkpoints import sign_store
 
         source = str(getattr(self, "shown", self.url))  # PostgreSQL: the URL without its password
-        return sign_store(self._verify_batches(None), key, source=source, created=created or self.clock.now())
+        signed = sign_store(self._verify_batches(None), key, source=source, created=created or self.clock.now())
+        self._record(CHECKPOINTER, "checkpoint", [h.case_id for h in signed.heads])
+        return signed
 
     def _verify_batches(self, case_id: str | None) -> Iterator[Batch]:
         after: str | None = None

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from careflow.cases.store import CaseInfo
+from careflow.cases.store.access import AccessRow
 from careflow.cases.store.base import BaseStore
 from careflow.cases.store.codec import Change, EntryRow, Row
 from careflow.cases.store.scan import BATCH, AuditRecord, Batch, CaseRecord, batch_of, upto
@@ -23,6 +24,8 @@ class MemoryStore(BaseStore):
         self._cases: dict[str, Change] = {}
         self._audit: dict[str, list[EntryRow]] = {}
         self._saved: tuple[dict[str, Change], dict[str, int]] | None = None
+        self._access: dict[str, list[AccessRow]] = {}
+        self._access_head: dict[str, tuple[int, str]] = {}
 
     def _begin(self) -> None:
         # Enough to undo a transaction: the case rows as they were and each log's length.
@@ -97,6 +100,32 @@ class MemoryStore(BaseStore):
         logged = sorted(i for i, v in self._audit.items() if v and (after is None or i > after)
                         and (last is None or i <= last))
         return batch_of(after, cases, [AuditRecord(*e) for i in logged for e in self._audit[i]])
+
+    # -- the access log (careflow.cases.store.access_log) ------------------------------------------------
+
+    def _access_heads(self, case_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+        return {i: self._access_head[i] for i in case_ids if i in self._access_head}
+
+    def _access_append(self, rows: Sequence[AccessRow]) -> set[str]:
+        done = set()
+        for row in rows:  # the store lock is held
+            if self._access_head.get(row.case_id, (0, ""))[0] == row.seq - 1:
+                self._access.setdefault(row.case_id, []).append(row)
+                self._access_head[row.case_id] = (row.seq, row.hash)
+                done.add(row.case_id)
+        return done
+
+    def _access_rows(self, case_id: str | None, actor: str | None, purpose: str | None, since: datetime | None,
+                     limit: int | None) -> list[AccessRow]:
+        chains = [self._access.get(case_id, [])] if case_id is not None else list(self._access.values())
+        found = [r for chain in chains for r in chain
+                 if (actor is None or r.actor == actor) and (purpose is None or r.purpose == purpose)
+                 and (since is None or r.time >= since)]
+        found.sort(key=(lambda r: r.seq) if case_id is not None else (lambda r: (r.time, r.case_id, r.seq)))
+        return found[:limit] if limit is not None else found
+
+    def _access_ids(self) -> list[str]:
+        return sorted(set(self._access) | set(self._access_head))
 
     def tamper(self, case_id: str, seq: int, entry: str) -> None:
         """Replace an audit row's entry JSON behind the store's back (tests of ``verify``)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from careflow.cases.store.access_schema import POSTGRES_ACCESS, SQLITE_ACCESS
 from careflow.errors import SchemaTooNew, StoreDamaged, StoreMissing, StoreReadOnly
 
 
@@ -56,6 +57,7 @@ SQLITE: tuple[Migration, ...] = (
         """CREATE TRIGGER careflow_audit_no_delete BEFORE DELETE ON careflow_audit
            BEGIN SELECT RAISE(ABORT, 'careflow_audit is append-only: DELETE refused'); END""",
     )),
+    Migration(2, "access log: who read which case, when and why", SQLITE_ACCESS),
 )
 
 POSTGRES: tuple[Migration, ...] = (
@@ -95,6 +97,7 @@ POSTGRES: tuple[Migration, ...] = (
         """CREATE TRIGGER careflow_audit_no_truncate BEFORE TRUNCATE ON careflow_audit
            FOR EACH STATEMENT EXECUTE FUNCTION careflow_audit_append_only()""",
     )),
+    Migration(2, "access log: who read which case, when and why", POSTGRES_ACCESS),
 )
 
 

@@ -24,6 +24,7 @@ import psycopg
 from psycopg import errors as pgerrors
 from psycopg.pq import TransactionStatus
 
+from careflow.cases.store.access_sql import PGAccess
 from careflow.cases.store.cache import RowCache
 from careflow.cases.store.codec import Change, Row
 from careflow.cases.store.ids import shown
@@ -101,7 +102,7 @@ def parse_url(url: str) -> tuple[str, str | None, str]:
     return conninfo, schema, urlunsplit(shown)
 
 
-class PostgresStore(SQLStore):
+class PostgresStore(PGAccess, SQLStore):
     dialect = DIALECT
     _conn: psycopg.Connection[Any]
 

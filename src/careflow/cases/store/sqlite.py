@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from careflow.cases.store.access_sql import SQLAccess
 from careflow.cases.store.codec import Change
 from careflow.cases.store.migrations import SQLITE, TABLES, VERSION_TABLE, check_tables, pending
 from careflow.cases.store.scan import AuditRecord, Batch, CaseRecord, batch_of, scan_sql, upto
@@ -154,7 +155,7 @@ def connect(path: Path, timeout: float, read_only: bool) -> sqlite3.Connection:
     return open_uri(base + "?mode=ro&immutable=1", True)
 
 
-class SQLiteStore(SQLStore):
+class SQLiteStore(SQLAccess, SQLStore):
     dialect = DIALECT
     _conn: sqlite3.Connection
 

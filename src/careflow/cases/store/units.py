@@ -97,6 +97,9 @@ class StoreUnits:
         """A consistent view for several reads (a read transaction where the backend needs one)."""
         yield
 
+    def _block_ended(self) -> None:
+        """After the outermost ``transaction()`` block, committed or rolled back (the access log's hook)."""
+
     def _translate(self, exc: Exception) -> StoreError | None:
         """The ``StoreError`` a driver exception stands for (None: not a driver error)."""
         return None
@@ -223,6 +226,7 @@ class StoreUnits:
                 self._pending_entries.clear()
                 self._cache.clear()
                 self._snaps.clear()
+                self._block_ended()
             for case, mark in self._track_pending:
                 self._track[case] = mark
             self._track_pending.clear()
