@@ -68,5 +68,6 @@ def test_thirteen_months_through_careflow_due_fire(durable_url: str, capsys: pyt
     assert sum(missed + 1 for _, missed in occurrences) == 13
     assert main(["due", "--store", durable_url, "--process", str(FILE), "--at", "2027-03-30"]) == 0
     assert "0 case(s) due" in capsys.readouterr().out
-    assert main(["case", "show", "r1", "--store", durable_url, "--process", str(FILE)]) == 0
+    assert main(["case", "show", "r1", "--store", durable_url, "--process", str(FILE),
+                 "--purpose", "follow-up of the check-ins"]) == 0
     assert "deadline 2027-03-31" in capsys.readouterr().out
