@@ -58,7 +58,7 @@ def test_mean_3_8_to_5_6_does_not_close_and_explain_says_1_8() -> None:
 @pytest.mark.parametrize(("before", "closes"), [(3.6, True), (3.7, False), (3.59, True), (3.61, False)])
 def test_the_bti_adults_guard_on_decimal_means(before: float, closes: bool) -> None:
     """The same guard text, over decimal scores (as a variant with half points would have them)."""
-    (close,) = [t for t in load("bti_adults").transitions if t.event == "close_goal_reached"]
+    close = next(t for t in load("bti_adults").transitions if t.event == "close_goal_reached")
     assert close.when is not None
     numbers = DataType("array", items=DataType("array", items=DataType("number")))
     scope = Scope(data={"psfs_conversations": numbers,
