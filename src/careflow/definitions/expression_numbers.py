@@ -41,16 +41,22 @@ def num(v: Any) -> Exact:
 
 
 def add(a: Any, b: Any) -> Any:
+    if type(a) is int and type(b) is int:  # whole numbers: already exact, and the cheapest case
+        return a + b
     if type(a) is str and type(b) is str:  # an 'any'-typed operand: text + text still joins
         return a + b
     return num(a) + num(b)
 
 
 def sub(a: Any, b: Any) -> Exact:
+    if type(a) is int and type(b) is int:
+        return a - b
     return num(a) - num(b)
 
 
 def mul(a: Any, b: Any) -> Exact:
+    if type(a) is int and type(b) is int:
+        return a * b
     return num(a) * num(b)
 
 
