@@ -55,8 +55,10 @@ def _close(word: str, choices: list[str]) -> str | None:
 class GuardCompiler(CallCompiler):
     """Compiles one guard against a scope; ``data_names``/``event_names`` collect the names it reads."""
 
-    def __init__(self, source: str, scope: Scope, pointer: str, mark: Mark | None, file: str | None) -> None:
+    def __init__(self, source: str, scope: Scope, pointer: str, mark: Mark | None, file: str | None,
+                 want: DataType | None = None) -> None:
         super().__init__(source, pointer, mark, file)
+        self.want = want  # None: a guard (true or false); else the type of the field a computed value sets
         self.scope = scope
         self.data_fields = scope.data
         self.data_names: set[str] = set()
@@ -80,7 +82,13 @@ class GuardCompiler(CallCompiler):
             root = self.compile(tree.body)
         except Abandon:
             return None
-        if not T.is_bool(root.ty):
+        if self.want is not None:
+            if not T.assignable(root.ty, self.want):
+                hint = ("'/' and mean() give fractions: write // to divide whole numbers, or round(...)"
+                        if self.want.kind == "integer" and root.ty.kind == "number" else None)
+                self.report("CF405", root.pos, f"the field needs {T.describe(self.want)}, but this is "
+                            f"{T.describe(root.ty)}", hint)
+        elif not T.is_bool(root.ty):
             self.report("CF405", root.pos, "a guard must be true or false, but this is "
                         + T.describe(root.ty), self.truth_hint(root))
         return root
