@@ -498,7 +498,7 @@ def walks(draw: Any) -> Case:
     """A random walk: events the case allows (and sometimes not), data from the declared types, deadlines,
     case roles; refusals are recorded like everything else."""
     process = load(draw(st.sampled_from(["psht", "bti_adults", "bti_children", "oppfolgingsteam",
-                                         "implementation_phases"])))
+                                         "implementation_phases", "pdsa"])))
     clock = ManualClock(T0)
     roles = sorted({r.id for r in process.roles if r.scope != "case"})
     case = Case.open(process, "walk", actor=Actor("p0", {roles[0]}), clock=clock)
