@@ -56,6 +56,7 @@ CODES: dict[str, str] = {
     "CF206": "no-final-state",
     "CF207": "unused-role",
     "CF208": "deadline-event-unhandled",
+    "CF209": "guard-always-true",
     # labels and languages
     "CF301": "missing-label",
     # guard expressions

@@ -102,7 +102,7 @@ class Plan:
         self.values: tuple[tuple[str, Any], ...] = ()  # fixed values (frozen, so safe to share)
         self.assigns: tuple[tuple[str, str], ...] = ()
         self.ticks: frozenset[tuple[str, str]] = frozenset()
-        self.exit_items: tuple[tuple[str, str, str], ...] = ()
+        self.exit_items: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()  # (state, item, labels)
         self.exited: frozenset[str] = frozenset()
         self.entered_due: tuple[tuple[str, Duration, str | None], ...] = ()
         self.touches_timers = False
@@ -313,13 +313,20 @@ def _for_leaf(process: ProcessDefinition, shared: Plan, leaf: str, source: str, 
         entered = down[:down.index(domain)] if domain is not None else down
     lang = process.language
     p.exited = frozenset(exited)
-    p.exit_items = tuple((s, i.id, i.label.get(lang) or i.id) for s in exited for i in process.state(s).checklist)
+    p.exit_items = tuple((s, i.id, _labels(i.label, lang) or ((lang, i.id),))
+                         for s in exited for i in process.state(s).checklist)
     p.entered_due = _due_plan(process, reversed(entered))
     p.touches_timers = bool(p.entered_due) or any(process.state(s).due is not None for s in exited)
-    p.simple = not (p.sets or p.computes or p.appends or p.values or p.assigns or p.ticks or p.exit_items or p.touches_timers
-                    or p.spawn)
+    p.simple = not (p.sets or p.computes or p.appends or p.values or p.assigns or p.ticks or p.exit_items
+                    or p.touches_timers or p.spawn)
     p.checked = bool(p.requires) or p.pyguard is not None
     return p
+
+
+def _labels(text: Any, lang: str) -> tuple[tuple[str, str], ...]:
+    """A label's ``(language, text)`` pairs, the process's language first."""
+    pairs = tuple(text.by_language)
+    return tuple(sorted(pairs, key=lambda p: p[0] != lang))
 
 
 def _due_plan(process: ProcessDefinition, states: Any) -> tuple[tuple[str, Duration, str | None], ...]:
