@@ -3,6 +3,7 @@ test per refusal type, in nynorsk and English, on the bundled processes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -31,7 +32,7 @@ def at_triage() -> Case:
     return case
 
 
-def words(case: Case, event: str, actor: Actor, data: dict[str, object] | None = None) -> dict[str, str | None]:
+def words(case: Case, event: str, actor: Actor, data: Mapping[str, object] | None = None) -> dict[str, str | None]:
     return {lang: case.explain(event, actor, data, lang=lang).message for lang in ("nn", "en")}
 
 
@@ -126,4 +127,5 @@ def test_the_default_language_is_the_process_language_and_others_read_english_se
     case = children_case()
     assert case.explain("define_concern", EMPLOYEE).message == words(case, "define_concern", EMPLOYEE)["nn"]
     # a language without sentences here: English sentences, labels as the process has them (else its language)
-    assert case.explain("define_concern", EMPLOYEE, lang="sv").message == "“Uroa er definert” needs: “Skildring av uroa”."
+    swedish = case.explain("define_concern", EMPLOYEE, lang="sv").message
+    assert swedish == "“Uroa er definert” needs: “Skildring av uroa”."
