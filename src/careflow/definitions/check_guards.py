@@ -16,6 +16,9 @@ from careflow.errors import Diagnostic
 from careflow.model.definition import ProcessDefinition, Transition
 
 
+_BOOLS = {"true": True, "True": True, "false": False, "False": False}
+
+
 def _required(source: str, booleans: set[str]) -> tuple[str, bool] | None:
     """(field, value) when the guard is exactly one boolean field being true or false, else None."""
     try:
@@ -26,10 +29,10 @@ def _required(source: str, booleans: set[str]) -> tuple[str, bool] | None:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         node, want = node.operand, False
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq | ast.NotEq):
-        right = node.comparators[0]
-        if not (isinstance(right, ast.Constant) and type(right.value) is bool):
+        right = _BOOLS.get(ast.unparse(node.comparators[0]))
+        if right is None:
             return None
-        want = want == (right.value is True) if isinstance(node.ops[0], ast.Eq) else want != (right.value is True)
+        want = want == right if isinstance(node.ops[0], ast.Eq) else want != right
         node = node.left
     if isinstance(node, ast.Name) and node.id in booleans:
         return node.id, want
