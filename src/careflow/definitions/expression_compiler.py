@@ -264,6 +264,8 @@ class GuardCompiler(CallCompiler):
         if ty is None:
             raise self.fail("CF405", op_pos, f"'{symbol}' cannot combine {a.text} ({T.describe(a.ty)}) "
                             f"with {b.text} ({T.describe(b.ty)})")
+        if symbol in ("+", "-") and a.ty.kind == b.ty.kind == "integer":
+            op = operator.add if symbol == "+" else operator.sub  # whole numbers are exact as they are
         fa, fb = a.fn, b.fn
         if b.kind == "const":
             c = X.exact(b.value)  # converted once: 3.6 is 36/10
