@@ -186,7 +186,7 @@ def test_event_not_possible() -> None:
     div = divergence(changed(i, event="close_no_municipal_services"))
     assert (div.index, div.code) == (i, "event-not-allowed")
     assert div.reason.startswith(f"entry {i}: the recorded event 'close_no_municipal_services' is not possible in "
-                                 "state 'meet_patient' (possible: meeting_overdue, map_goals")
+                                 "state 'meet_patient' (possible: map_goals")  # not the deadline event
     assert div.expected["event"] == "close_no_municipal_services" and div.actual["kind"] == "denied"
 
 
