@@ -20,6 +20,7 @@ from tests.support import GP, HISTORIES, NURSE, SECRETARY, process_text
 pytest_plugins = ["pytester"]
 
 RECORDED = sorted(p for p in HISTORIES.rglob("*") if p.is_file())
+PSHT_JSONL = sorted((HISTORIES / "psht").glob("*.jsonl"))  # the recorded JSON Lines the plugin tests copy
 
 
 def plugin_args() -> list[str]:
@@ -48,7 +49,7 @@ def test_each_history_file_becomes_a_named_test(pytester: pytest.Pytester) -> No
     pytester.makeini("[pytest]\ncareflow_histories = histories\n")
     folder = pytester.path / "histories" / "psht"
     folder.mkdir(parents=True)
-    first, second = RECORDED[0], RECORDED[1]
+    first, second = PSHT_JSONL[0], PSHT_JSONL[1]
     shutil.copy(first, folder / first.name)
     shutil.copy(second, folder / second.name)
     tamper(second, folder / "broken.jsonl", 3)
@@ -68,7 +69,7 @@ def test_each_history_file_becomes_a_named_test(pytester: pytest.Pytester) -> No
 def test_histories_from_the_command_line_and_unreadable_files(pytester: pytest.Pytester) -> None:
     folder = pytester.path / "recorded"
     folder.mkdir()
-    shutil.copy(RECORDED[0], folder / "good.jsonl")
+    shutil.copy(PSHT_JSONL[0], folder / "good.jsonl")
     (folder / "garbled.jsonl").write_text('{"kind": "opened"\n{"x": 1}\n')
     (folder / "anonymous.json").write_text(json.dumps([{"kind": "opened", "actor": "system", "roles": ["system"],
                                                          "to": "referral"}]))
