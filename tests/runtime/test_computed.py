@@ -4,12 +4,13 @@ computed from the data before the transition, stored as plain data, recorded in 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from careflow.cases.case import Case
 from careflow.clock import ManualClock
-from careflow.definitions.loader import loads, validate_text
+from careflow.definitions.loader import load, loads, validate_text
 from careflow.errors import InvalidData
 from careflow.history.replay import replay
 from careflow.runtime.compiled import Actor
@@ -114,3 +115,18 @@ def test_computed_values_are_type_checked_with_locations(value: str, field: str,
     errors = [d for d in result.diagnostics if d.is_error]
     assert errors and message in errors[0].message, [d.format() for d in errors]
     assert errors[0].location.pointer == f"/transitions/0/set/{field}" and errors[0].location.line == 19
+
+
+def test_rename_in_an_adapting_file_reaches_into_computed_values(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "cycles.yaml").write_text(GOOD, "utf-8")
+    adapted = tmp_path / "syklusar.yaml"
+    adapted.write_text('careflow: 1\nextends: cycles\nid: syklusar\nversion: "1"\n'
+                       "data:\n  cycle: {rename: syklus}\n", "utf-8")
+    monkeypatch.setenv("CAREFLOW_PATH", str(tmp_path))
+    process = load(adapted)
+    (next_,) = [t for t in process.transitions if t.event == "next"]
+    assert [(f, e.source) for f, e in next_.compute] == [("syklus", "syklus + 1"), ("last_seen", "(now)")]
+    case = Case.open(process, "s1", clock=ManualClock(T0))
+    case.fire("next", WORKER)
+    assert case.data["syklus"] == 1

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from careflow.errors import Diagnostic
 from careflow.model.definition import ProcessDefinition, Transition
 
-
 _BOOLS = {"true": True, "True": True, "false": False, "False": False}
 
 
