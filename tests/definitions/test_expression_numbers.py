@@ -84,7 +84,7 @@ def test_explain_shows_the_exact_result() -> None:
 
 def test_computed_numbers_become_plain_data() -> None:
     assert X.to_data(Fraction(19, 10), integer=False) == 1.9 and type(X.to_data(Fraction(4), False)) is int
-    assert X.to_data(7, integer=True) == 7
+    assert X.to_data(7, integer=True) == 7 and X.to_data((Fraction(1, 4), 2), integer=False) == [0.25, 2]
     with pytest.raises(TypeError, match=r"0\.5 is not a whole number"):
         X.to_data(Fraction(1, 2), integer=True)
 

@@ -152,6 +152,8 @@ def to_data(v: Any, integer: bool) -> Any:
         if integer:
             raise TypeError(f"{decimal_text(v)} is not a whole number")
         return float(v)
+    if isinstance(v, list | tuple):  # a computed list: its items as data too
+        return [to_data(x, integer) for x in v]
     return v
 
 
