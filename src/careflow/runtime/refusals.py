@@ -49,7 +49,7 @@ def no_transition(compiled: CompiledProcess, snap: RawSnapshot, event: str) -> R
     possible = tuple(e for e, plans in table.items() if not all(system_only(p) for p in plans))
     reasons = [f"no transition for '{event}' from '{here}'",
                "events possible here: " + (", ".join(possible) if possible else "none")]
-    way = route(compiled, snap[S_LEAF], event)
+    way = route(compiled, snap[S_LEAF], event) if event in compiled.declared else None
     first = where = None
     if way is not None:
         first, where = way
