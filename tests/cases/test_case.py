@@ -124,7 +124,8 @@ def test_checklist_and_closed_refusals(relay: ProcessDefinition, followup: Proce
     case = started(relay, followup)
     with pytest.raises(ChecklistOpen) as info:
         case.fire("proceed", BOB)
-    assert info.value.items == ["Relay log opened", "Met the family"]
+    assert info.value.items == ["log_opened", "met"]
+    assert info.value.labels() == ["Relay log opened", "Met the family"]
     case.fire("open_log", BOB)
     explanation = case.explain("proceed", BOB)
     assert not explanation.possible and explanation.code == "checklist-open"

@@ -186,7 +186,7 @@ def test_event_not_possible() -> None:
     div = divergence(changed(i, event="close_no_municipal_services"))
     assert (div.index, div.code) == (i, "event-not-allowed")
     assert div.reason.startswith(f"entry {i}: the recorded event 'close_no_municipal_services' is not possible in "
-                                 "state 'meet_patient' (possible: meeting_overdue, map_goals")
+                                 "state 'meet_patient' (possible: map_goals")  # not the deadline event
     assert div.expected["event"] == "close_no_municipal_services" and div.actual["kind"] == "denied"
 
 
@@ -498,7 +498,7 @@ def walks(draw: Any) -> Case:
     """A random walk: events the case allows (and sometimes not), data from the declared types, deadlines,
     case roles; refusals are recorded like everything else."""
     process = load(draw(st.sampled_from(["psht", "bti_adults", "bti_children", "oppfolgingsteam",
-                                         "implementation_phases"])))
+                                         "implementation_phases", "pdsa"])))
     clock = ManualClock(T0)
     roles = sorted({r.id for r in process.roles if r.scope != "case"})
     case = Case.open(process, "walk", actor=Actor("p0", {roles[0]}), clock=clock)

@@ -176,10 +176,10 @@ def test_hover_speaks_the_files_language(lsp: Session, tmp_path: Path) -> None:
 def test_hover_gives_guard_types_and_durations_in_words(lsp: Session, tmp_path: Path) -> None:
     path = _copy(tmp_path)
     lsp.open(path)
-    field = _hover(lsp, path, BTI, 'when: "leader_informed"', "leader_informed")
+    field = _hover(lsp, path, BTI, 'when: "consent_share_with_services"', "consent_share_with_services")
     assert "type: boolean; starts as `false`" in field
-    guard = _hover(lsp, path, BTI, 'when: "leader_informed"', "when")
-    assert "- `leader_informed`: boolean" in guard
+    guard = _hover(lsp, path, BTI, 'when: "consent_share_with_services"', "when")
+    assert "- `consent_share_with_services`: boolean" in guard
     due = _hover(lsp, path, BTI, "    due: P14D", "P14D")
     assert "14 days after entering the state" in due
     level = _hover(lsp, path, BTI, "  level_0:", "level_0")
@@ -198,7 +198,7 @@ def _complete(lsp: Session, path: Path, text: str, line_with: str, word: str, in
 
 def test_completion_knows_what_each_place_takes(lsp: Session, tmp_path: Path) -> None:
     text = BTI.replace("    roles: [employee]\n    set: [concern", "    roles: [employee, l]\n    set: [concern", 1)
-    text = text.replace('when: "leader_informed"', 'when: "leader_informed and co"', 1)
+    text = text.replace('when: "consent_share_with_services"', 'when: "consent_share_with_services and co"', 1)
     path = _copy(tmp_path, text)
     lsp.open(path)
     states = _complete(lsp, path, text, "    to: l0_s2", "l0_s2", 0)
@@ -208,7 +208,7 @@ def test_completion_knows_what_each_place_takes(lsp: Session, tmp_path: Path) ->
     assert events["refer_to_ke"] == "event: Meld til KE (koordinator/individuell plan)"
     roles = _complete(lsp, path, text, "roles: [employee, l]", "l]", 1)
     assert {"leader", "stafettholder", "ke"} <= set(roles)
-    fields = _complete(lsp, path, text, "leader_informed and co", "co", 2)
+    fields = _complete(lsp, path, text, "consent_share_with_services and co", "co", 2)
     assert {"consent_relay_log", "leader_informed", "len"} <= set(fields)
     assert fields["consent_relay_log"] == "field: Samtykke til stafettlogg/tiltakslogg"
     kinds = _complete(lsp, path, text, "    kind: exit", "exit", 0)

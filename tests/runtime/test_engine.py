@@ -111,7 +111,7 @@ def test_checklist_gates_leaving_and_names_labels(flow: CompiledProcess) -> None
     snap = opened(flow, consent=True)
     with pytest.raises(ChecklistOpen) as info:
         fire(flow, snap, "start")
-    assert info.value.items == ["Identity checked"]
+    assert info.value.items == ["id_checked"] and info.value.labels() == ["Identity checked"]
     snap, _ = fire(flow, snap, "check_id")
     assert snap.ticks == (("intake", "id_checked"),)
     snap, _ = fire(flow, snap, "start")

@@ -109,7 +109,8 @@ def test_step_returns_a_refusal_for_each_kind_without_raising(desk: CompiledProc
     assert guard.code == "guard-failed" and guard.reasons == ("ready is false",) and not guard.needs_event
     ready = must(step(desk, snap, "prepare", CLERK, {"ok": True}, T0))
     checklist = refused(desk, ready, "take", CLERK, {"who": "olga"})
-    assert (checklist.code, checklist.items) == ("checklist-open", ("Letter read",))
+    assert (checklist.code, checklist.items) == ("checklist-open", ("read",))
+    assert checklist.reasons == ("checklist item not done: Letter read",)
     read = must(step(desk, ready, "read", CLERK, None, T0))
     assert refused(desk, read, "take", CLERK).fields == ("who",)
     invalid = refused(desk, read, "take", CLERK, {"who": 7})

@@ -29,6 +29,7 @@ from careflow.runtime.fields import Link, RawSnapshot, Snapshot, snapshot_of
 from careflow.runtime.registry import Registry
 from careflow.runtime.reports import due_reports, parent_link, report_up
 from careflow.runtime.snapshots import snapshot_json
+from careflow.runtime.wording import worded
 
 FORMAT = "careflow.case/1"
 _PREFIX = secrets.token_hex(6)  # random per process: ids from different hosts do not collide
@@ -314,12 +315,17 @@ class Case:
                 out.append(event)
         return out
 
-    def explain(self, event: str, actor: Actor, data: Mapping[str, Any] | None = None) -> Explanation:
-        """Would ``event`` by ``actor`` (with ``data``) succeed now, and if not, why not. Logs nothing."""
+    def explain(self, event: str, actor: Actor, data: Mapping[str, Any] | None = None, *, lang: str | None = None
+                ) -> Explanation:
+        """Would ``event`` by ``actor`` (with ``data``) succeed now, and if not, why not. Logs nothing.
+
+        ``message`` says it as a case worker reads it, with the process's labels in ``lang`` (nn, nb or en
+        sentences; default: the process's language)."""
         snap, _, refusal = decide(self._c, self._s, event, actor, data, self._clock.now())
         if refusal is not None:
             needs = refusal.fields if data is None and refusal.code == "missing-data" else ()
-            return Explanation(event, False, list(refusal.reasons), refusal.code, needs)
+            message = worded(self._c, self.snapshot.leaf, event, refusal, actor, lang)
+            return Explanation(event, False, list(refusal.reasons), refusal.code, needs, message=message)
         return Explanation(event, True, [], None, (), self._c.paths[snapshot_of(snap).leaf])
 
     # -- JSON ----------------------------------------------------------------------------------------

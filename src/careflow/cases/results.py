@@ -42,7 +42,8 @@ class Explanation:
 
     ``code`` is the refusal code when not possible; ``needs_data`` the event data still to be given
     (missing required fields, or fields a false guard reads) when no data was passed; ``target`` the
-    dotted state it would lead to when possible.
+    dotted state it would lead to when possible; ``message`` the refusal in a case worker's words
+    (``Case.explain``'s ``lang``).
     """
 
     event: str
@@ -51,6 +52,7 @@ class Explanation:
     code: str | None = None
     needs_data: tuple[str, ...] = ()
     target: str | None = None
+    message: str | None = None
 
 
 @attrs.frozen

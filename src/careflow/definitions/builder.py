@@ -16,7 +16,6 @@ from careflow.model.definition import (
     LANGUAGES,
     ChecklistItem,
     Event,
-    Expression,
     ProcessDefinition,
     Role,
     SourceRef,
@@ -295,18 +294,6 @@ class Builder:
         built = (TransitionBuilder(self, index, _d(raw), ids).build() for index, raw in enumerate(items))
         return [t for t in built if t is not None]
 
-    def compile_when(self, when: Expression, event_fields: dict[str, DataType]) -> None:
-        from careflow.definitions.expression_types import ANY
-        from careflow.definitions.expressions import Scope, compile_guard
-
-        # a field whose type the schema refused is checked as "any": its uses are not knock-on errors
-        scope = Scope(data={n: ANY if n in self.untyped else f.type for n, f in self.fields.items()},
-                      event=dict(event_fields))
-        if "CF402" in self.blind:
-            return
-        _, problems = compile_guard(when.source, scope, pointer=when.pointer, mark=self.source_map.get(when.pointer),
-                                    file=self.file)
-        self.diagnostics.extend(problems)
 
     # -- structure helpers (before the definition exists) -----------------------------------------
 

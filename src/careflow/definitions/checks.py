@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 from itertools import combinations
 
+from careflow.definitions.check_guards import constant_guards
 from careflow.definitions.graph import reachable, to_graph
 from careflow.errors import Diagnostic, SourceLocation, did_you_mean
 from careflow.model.definition import SYSTEM_ROLE, ProcessDefinition, State, Transition
@@ -29,6 +30,7 @@ _READS: dict[str, frozenset[str]] = {
     "deadlines": frozenset({"states", "transitions", "events"}),
     "roles": frozenset({"roles", "transitions"}),
     "spawns": frozenset({"transitions"}),
+    "guards": frozenset({"states", "transitions", "data", "initial"}),
     "labels": frozenset({"", "states", "transitions", "roles", "events", "title", "language", "languages"}),
 }
 
@@ -57,6 +59,8 @@ def check(process: ProcessDefinition, *, known_processes: Collection[str] | None
         out += _spawns(process, known_processes)
     if runs("labels"):
         out += _labels(process)
+    if runs("guards"):
+        out += constant_guards(process)
     return out
 
 

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from careflow.definitions import expression_nodes as N
+from careflow.definitions import expression_numbers as X
 from careflow.definitions import expression_runtime as R
 from careflow.definitions import expression_types as T
-from careflow.definitions.expression_hints import UNDERSCORE_HINT, call_hint, mixed_hint
-from careflow.definitions.expression_parser import MAX_LENGTH, TOO_COMPLEX, TOO_COMPLEX_HINT, Abandon, GuardText
+from careflow.definitions.expression_calls import CallCompiler
+from careflow.definitions.expression_hints import UNDERSCORE_HINT, mixed_hint
+from careflow.definitions.expression_parser import MAX_LENGTH, TOO_COMPLEX, TOO_COMPLEX_HINT, Abandon
 from careflow.definitions.expression_types import Fn, Pos
 from careflow.errors import did_you_mean
 from careflow.model.datatypes import DataType
@@ -50,12 +52,15 @@ def _close(word: str, choices: list[str]) -> str | None:
     return hint if hint and hint.startswith("did you mean") else None
 
 
-class GuardCompiler(GuardText):
+class GuardCompiler(CallCompiler):
     """Compiles one guard against a scope; ``data_names``/``event_names`` collect the names it reads."""
 
-    def __init__(self, source: str, scope: Scope, pointer: str, mark: Mark | None, file: str | None) -> None:
+    def __init__(self, source: str, scope: Scope, pointer: str, mark: Mark | None, file: str | None,
+                 want: DataType | None = None) -> None:
         super().__init__(source, pointer, mark, file)
+        self.want = want  # None: a guard (true or false); else the type of the field a computed value sets
         self.scope = scope
+        self.data_fields = scope.data
         self.data_names: set[str] = set()
         self.event_names: set[str] = set()
 
@@ -77,7 +82,13 @@ class GuardCompiler(GuardText):
             root = self.compile(tree.body)
         except Abandon:
             return None
-        if not T.is_bool(root.ty):
+        if self.want is not None:
+            if not T.assignable(root.ty, self.want):
+                hint = ("'/' and mean() give fractions: write // to divide whole numbers, or round(...)"
+                        if self.want.kind == "integer" and root.ty.kind == "number" else None)
+                self.report("CF405", root.pos, f"the field needs {T.describe(self.want)}, but this is "
+                            f"{T.describe(root.ty)}", hint)
+        elif not T.is_bool(root.ty):
             self.report("CF405", root.pos, "a guard must be true or false, but this is "
                         + T.describe(root.ty), self.truth_hint(root))
         return root
@@ -183,7 +194,7 @@ class GuardCompiler(GuardText):
         else:
             get = base.fn
             fn = lambda d, e, n: get(d, e, n)[i]  # noqa: E731
-        return N.Node(fn, T.items(base.ty), self.text(node), self.start(node), "value", (base,))
+        return N.Node(fn, T.items(base.ty), self.text(node), self.start(node), "value", (base,), exact=base.exact)
 
     def sequence(self, node: ast.List) -> N.Node:
         parts = self.operands(node.elts)
@@ -194,7 +205,10 @@ class GuardCompiler(GuardText):
         lty, text, pos = DataType("array", items=ty), self.text(node), self.start(node)
         if all(p.kind == "const" for p in parts):
             return N.const(tuple(p.value for p in parts), lty, text, pos, tuple(parts))
-        fns = [p.fn for p in parts]
+        fns, exact = [p.fn for p in parts], any(p.exact for p in parts)
+        if exact:  # one computed item: all of them exact, so that they compare as numbers do
+            return N.Node(lambda d, e, n: [X.exact(f(d, e, n)) for f in fns], lty, text, pos, "value",
+                          tuple(parts), exact=True)
         return N.Node(lambda d, e, n: [f(d, e, n) for f in fns], lty, text, pos, "value", tuple(parts))
 
     def boolop(self, node: ast.BoolOp) -> N.Node:
@@ -237,7 +251,7 @@ class GuardCompiler(GuardText):
         if part.kind == "const" and part.value is not None:
             return N.const(sign * part.value, part.ty, text, pos)  # -1 is a constant, e.g. for enums
         get, op = part.fn, operator.neg if sign < 0 else operator.pos
-        return N.Node(lambda d, e, n: op(get(d, e, n)), part.ty, text, pos, "value", (part,))
+        return N.Node(lambda d, e, n: op(get(d, e, n)), part.ty, text, pos, "value", (part,), exact=part.exact)
 
     def binop(self, node: ast.BinOp) -> N.Node:
         op_pos = self.between(node.left, node.right)
@@ -250,13 +264,15 @@ class GuardCompiler(GuardText):
         if ty is None:
             raise self.fail("CF405", op_pos, f"'{symbol}' cannot combine {a.text} ({T.describe(a.ty)}) "
                             f"with {b.text} ({T.describe(b.ty)})")
+        if symbol in ("+", "-") and a.ty.kind == b.ty.kind == "integer":
+            op = operator.add if symbol == "+" else operator.sub  # whole numbers are exact as they are
         fa, fb = a.fn, b.fn
         if b.kind == "const":
-            c = b.value
+            c = X.exact(b.value)  # converted once: 3.6 is 36/10
             fn: Fn = lambda d, e, n: op(fa(d, e, n), c)  # noqa: E731
         else:
             fn = lambda d, e, n: op(fa(d, e, n), fb(d, e, n))  # noqa: E731
-        return N.Node(fn, ty, self.text(node), self.start(node), "value", (a, b))
+        return N.Node(fn, ty, self.text(node), self.start(node), "value", (a, b), exact=ty != T.TEXT)
 
     def compare(self, node: ast.Compare) -> N.Node:
         nodes = [node.left, *node.comparators]
@@ -311,6 +327,8 @@ class GuardCompiler(GuardText):
             if symbol == "==":
                 return lambda d, e, n: other(d, e, n) is None
             return lambda d, e, n: other(d, e, n) is not None
+        if norm is None and (a.exact or b.exact):  # a computed number against a float: both exact
+            norm = X.exact
         if norm is not None:
             return R.normalized(op, fa, fb, norm, membership)
         if b.kind == "const":
@@ -353,48 +371,3 @@ class GuardCompiler(GuardText):
                 allowed = ", ".join(N.show(x) for x in ty.enum)
                 raise self.fail("CF407", target.pos, f"{N.show(v)} is never a value here: it can be "
                                 f"{allowed}", _close(str(v), [str(x) for x in ty.enum]) or f"use one of {allowed}")
-
-    def call(self, node: ast.Call) -> N.Node:
-        if isinstance(node.func, ast.Lambda):
-            raise self.forbid(self.start(node.func), "a lambda (guards cannot define functions)",
-                              "write the condition itself, e.g. len(goals) > 0")
-        if not isinstance(node.func, ast.Name):
-            raise self.forbid(self.start(node.func), "calling anything but a function name",
-                              "functions: " + ", ".join(T.FUNCTIONS))
-        name, pos = node.func.id, self.start(node.func)
-        if name.startswith("_"):
-            raise self.forbid(pos, f"names starting with '_' ('{name}')", UNDERSCORE_HINT)
-        if name not in T.FUNCTIONS:
-            hint = (f"'{name}' is a data field, not a function" if name in self.scope.data else
-                    did_you_mean(name, T.FUNCTIONS, "function") or "functions: " + ", ".join(T.FUNCTIONS))
-            raise self.fail("CF404", pos, f"unknown function '{name}' in the guard", hint)
-        if node.keywords:
-            raise self.forbid(self.start(node.keywords[0]), "keyword arguments",
-                              f"write {name}(...) with the arguments in order")
-        args = self.operands(node.args)
-        result = T.check_call(name, [a.ty for a in args])
-        if isinstance(result, tuple):
-            where, message = result
-            raise self.fail("CF406", args[where].pos if where is not None else pos, message, call_hint(name))
-        if name in ("days_since", "days_until"):
-            get, sign = args[0].fn, 1 if name == "days_since" else -1
-            days = R.day_counter(T.date_kind(args[0].ty) or "date-time", sign)
-            fn: Fn = lambda d, e, n: days(get(d, e, n), n)  # noqa: E731
-        else:
-            f, fns = R.FUNCTION_IMPLS[name], [a.fn for a in args]
-            if len(args) == 1 and args[0].key is not None:
-                key = args[0].key
-                fn = lambda d, e, n: f(d.get(key))  # noqa: E731
-            elif len(args) == 1 and name == "mean":  # inlined: mean(psfs[-1]) is the typical PSFS guard
-                g = fns[0]
-
-                def fn(d: Mapping[str, Any], e: Mapping[str, Any], n: datetime) -> Any:
-                    xs = g(d, e, n)
-                    return sum(xs) / len(xs)  # empty: ZeroDivisionError, so unknown
-
-            elif len(args) == 1:
-                g = fns[0]
-                fn = lambda d, e, n: f(g(d, e, n))  # noqa: E731
-            else:
-                fn = lambda d, e, n: f(*[g(d, e, n) for g in fns])  # noqa: E731
-        return N.Node(fn, result, self.text(node), self.start(node), "value", tuple(args))

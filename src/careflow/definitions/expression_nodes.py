@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 import attrs
 
+from careflow.definitions.expression_numbers import decimal_text
 from careflow.definitions.expression_runtime import plain
 from careflow.definitions.expression_types import Fn, Pos
 from careflow.model.datatypes import DataType
@@ -26,6 +28,7 @@ class Node:
     children: tuple[Node, ...] = ()
     value: Any = None  # the constant, when kind == "const"
     key: str | None = None  # the field name, when this is a top-level case data field
+    exact: bool = False  # computed by exact arithmetic: yields int or Fraction, never a float
 
 
 def const(value: Any, ty: DataType, text: str, pos: Pos, children: tuple[Node, ...] = ()) -> Node:
@@ -35,6 +38,11 @@ def const(value: Any, ty: DataType, text: str, pos: Pos, children: tuple[Node, .
 def show(v: Any) -> str:
     if v is None:
         return "null"
+    if isinstance(v, Fraction):
+        return decimal_text(v)
+    if isinstance(v, list | tuple) and any(isinstance(x, Fraction) for x in v):
+        text = "[" + ", ".join(show(x) for x in v) + "]"
+        return text if len(text) <= 60 else text[:57] + "..."
     try:
         text = json.dumps(plain(v), ensure_ascii=False, default=str)
     except (TypeError, ValueError):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import ast
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from careflow.definitions import expression_numbers as X
 from careflow.definitions.expression_types import Fn
 
 
@@ -54,27 +55,6 @@ def day_counter(kind: str, sign: int) -> Callable[[Any, datetime], int]:
     return days
 
 
-def mean(xs: Sequence[float]) -> float:
-    return sum(xs) / len(xs)  # an empty list raises ZeroDivisionError: unknown, so the guard is false
-
-
-def round_(x: float, ndigits: int | None = None) -> float:
-    if ndigits is not None and not (type(ndigits) is int and -300 <= ndigits <= 300):
-        raise ValueError("ndigits out of range")  # round(5, -10**9) would compute 10**10**9
-    return round(x, ndigits)
-
-
-def number_op(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    """Guard * and % against strings and lists in mistyped data: 'a' * 10**9 would eat memory."""
-
-    def checked(a: Any, b: Any) -> Any:
-        if type(a) not in (int, float) or type(b) not in (int, float):
-            raise TypeError("not numbers")
-        return op(a, b)
-
-    return checked
-
-
 def is_in(a: Any, b: Any) -> bool:
     return a in b
 
@@ -84,15 +64,15 @@ def not_in(a: Any, b: Any) -> bool:
 
 
 FUNCTION_IMPLS: dict[str, Callable[..., Any]] = {
-    "len": len, "sum": sum, "mean": mean, "min": min, "max": max, "abs": abs, "round": round_}
+    **X.EXACT_FUNCTIONS, "len": len, "min": min, "max": max, "abs": abs}  # the last three plain, for plain values
 COMPARE: dict[type[ast.cmpop], tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Eq: ("==", operator.eq), ast.NotEq: ("!=", operator.ne), ast.Lt: ("<", operator.lt),
     ast.LtE: ("<=", operator.le), ast.Gt: (">", operator.gt), ast.GtE: (">=", operator.ge),
     ast.In: ("in", is_in), ast.NotIn: ("not in", not_in)}
+#: exact arithmetic (expression_numbers): floats count as the decimals they were written as
 ARITHMETIC: dict[type[ast.operator], tuple[str, Callable[[Any, Any], Any]]] = {
-    ast.Add: ("+", operator.add), ast.Sub: ("-", operator.sub), ast.Mult: ("*", number_op(operator.mul)),
-    ast.Div: ("/", operator.truediv), ast.FloorDiv: ("//", operator.floordiv),
-    ast.Mod: ("%", number_op(operator.mod))}
+    ast.Add: ("+", X.add), ast.Sub: ("-", X.sub), ast.Mult: ("*", X.mul), ast.Div: ("/", X.div),
+    ast.FloorDiv: ("//", X.floordiv), ast.Mod: ("%", X.mod)}
 
 
 # -- logic: None and failures are "unknown" (three-valued, like SQL) --------------------------------

@@ -136,6 +136,24 @@ def contains(left: DataType, right: DataType) -> bool:
     return right.kind == "string" and right.format is None and is_text(left)
 
 
+def assignable(value: DataType, field: DataType) -> bool:
+    """May a computed value of type ``value`` be stored in a field of type ``field``? (Its bounds, enum and
+    lengths are checked when it is computed.)"""
+    if is_any(value) or is_any(field):
+        return True
+    if value.kind == "null":
+        return field.nullable
+    if field.kind == "number":
+        return value.kind in ("integer", "number")
+    if field.kind != value.kind:
+        return False
+    if field.kind == "string":
+        return field.format == value.format
+    if field.kind == "array":
+        return value.items is None or assignable(items(value), items(field))
+    return field.kind != "object" or value.properties == field.properties
+
+
 def arithmetic(op: str, a: DataType, b: DataType) -> DataType | None:
     """The type of ``a op b``, or None when the operator does not apply."""
     if op == "+" and is_text(a) and is_text(b) and not (is_any(a) and is_any(b)):

@@ -13,13 +13,14 @@ The parts: ``expression_parser`` (text, limits, positions), ``expression_compile
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import attrs
 
 from careflow.definitions import expression_nodes as N
 from careflow.definitions.expression_compiler import GuardCompiler
+from careflow.definitions.expression_numbers import to_data
 from careflow.definitions.expression_parser import TOO_COMPLEX, TOO_COMPLEX_HINT
 from careflow.errors import Diagnostic
 from careflow.model.datatypes import DataType
@@ -67,10 +68,55 @@ class Guard:
         return f"Guard({self.source!r})"
 
 
+class Computed:
+    """A compiled computed value (``set: {cycle: "cycle + 1"}``). ``__call__`` gives the value as stored
+    data (never a ``Fraction``), or raises ``ValueError`` saying why it cannot be computed."""
+
+    __slots__ = ("_root", "integer", "source")
+
+    def __init__(self, source: str, root: N.Node, integer: bool) -> None:
+        self.source, self._root, self.integer = source, root, integer
+
+    def __call__(self, data: Mapping[str, Any], event: Mapping[str, Any], now: datetime) -> Any:
+        """The value (None when it reads as null: the field's own check decides whether that may be)."""
+        try:
+            value = self._root.fn(data, event, now)
+        except Exception:  # unset data, division by zero, ...: said in words, never a traceback
+            try:
+                why = N.Explainer(data, event, now).failure(self._root)
+            except Exception:
+                why = []
+            raise ValueError(f"'{self.source}' cannot be computed ({'; '.join(why) or 'unknown'})") from None
+        try:
+            if isinstance(value, date):  # now, or a date read from data: stored as its ISO text
+                return value.isoformat()
+            return None if value is None else to_data(value, self.integer)
+        except TypeError as err:
+            raise ValueError(f"'{self.source}' cannot be computed ({err})") from None
+
+    def __repr__(self) -> str:
+        return f"Computed({self.source!r})"
+
+
 def compile_guard(source: str, scope: Scope, *, pointer: str = "", mark: Mark | None = None,
                   file: str | None = None) -> tuple[Guard | None, list[Diagnostic]]:
     """Compile ``source`` against ``scope``: (guard, []) or (None, diagnostics)."""
-    c = GuardCompiler(source, scope, pointer, mark, file)
+    root, c = _compile(GuardCompiler(source, scope, pointer, mark, file))
+    if root is None:
+        return None, c
+    return Guard(source, root, frozenset(c.data_names), frozenset(c.event_names)), []
+
+
+def compile_value(source: str, scope: Scope, field: DataType, *, pointer: str = "", mark: Mark | None = None,
+                  file: str | None = None) -> tuple[Computed | None, list[Diagnostic]]:
+    """Compile a computed value for a field of type ``field``: (computed, []) or (None, diagnostics)."""
+    root, c = _compile(GuardCompiler(source, scope, pointer, mark, file, want=field))
+    if root is None:
+        return None, c
+    return Computed(source, root, field.kind == "integer"), []
+
+
+def _compile(c: GuardCompiler) -> Any:
     try:
         root = c.run()
     except (RecursionError, MemoryError):  # the limits of expression_parser prevent it; never raise anyway
@@ -78,4 +124,4 @@ def compile_guard(source: str, scope: Scope, *, pointer: str = "", mark: Mark | 
         c.report(TOO_COMPLEX, (1, 0), "the guard is too complex", TOO_COMPLEX_HINT)
     if root is None or c.diagnostics:
         return None, sorted(c.diagnostics, key=lambda d: d.location.sort_key())
-    return Guard(source, root, frozenset(c.data_names), frozenset(c.event_names)), []
+    return root, c

@@ -135,6 +135,8 @@ def _visit_updates(value: Any, ptr: str, marks: dict[str, Mark], visit: Visit) -
     """``set``/``append``: case fields are the list items, or the mapping's keys. The event data keeps its
     name, so a list with a renamed field becomes a mapping ``new_field: event_name``."""
     if isinstance(value, dict):
+        value = {k: rename_in_guard(v, pointer_join(ptr, k), visit)  # a computed value reads case data
+                 if isinstance(v, str) and not v.isidentifier() else v for k, v in value.items()}
         return _visit_keys(value, "data", ptr, marks, visit)
     if not isinstance(value, list):
         return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from careflow.definitions.builder import _d, _l, _s
@@ -13,6 +14,9 @@ from careflow.model.values import describe, value_problem
 
 if TYPE_CHECKING:
     from careflow.definitions.builder import Builder
+
+#: a ``set`` value that is one name is the event field of that name; anything else is an expression
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class TransitionBuilder:
@@ -43,21 +47,23 @@ class TransitionBuilder:
         values = self.values()
         assigns = self.assigns()
         requires = self.requires()
+        computed = self.computed()
         ticks = self.ticks(sources)
         spawn = self.spawn()
         report = self.report()
         when = None
         if isinstance(doc.get("when"), str):
             when = Expression(doc["when"], self.at("when"))
-            self.b.compile_when(when, self.event_fields)
+            self.compile_when(when, self.event_fields)
         tid = self.transition_id(event, sources)
         if not sources:
             return None
         return Transition(
             index=self.index, id=tid, event=event, sources=tuple(sources), target=target, roles=tuple(roles),
             when=when, guard=_s(doc.get("guard")), requires=tuple(requires), params=tuple(params.values()),
-            set=tuple(sets), append=tuple(appends), values=tuple(values), assign=tuple(assigns),
-            tick=tuple(ticks), spawn=spawn, report=report, skip_checklist=doc.get("skip_checklist") is True,
+            set=tuple(sets), compute=tuple(computed), append=tuple(appends), values=tuple(values),
+            assign=tuple(assigns), tick=tuple(ticks), spawn=spawn, report=report,
+            skip_checklist=doc.get("skip_checklist") is True,
             kind=_s(doc.get("kind")), label=self.b.text(doc.get("label")),
             description=self.b.text(doc.get("description")), pointer=self.pointer)
 
@@ -106,6 +112,24 @@ class TransitionBuilder:
                               did_you_mean(rid, known, "role") or "declare it under 'roles:'", value=True)
         return out
 
+    def compile_when(self, when: Expression, event_fields: dict[str, DataType], field: DataType | None = None
+                     ) -> None:
+        """Check a guard, or (``field`` given) a computed ``set`` value for a field of that type."""
+        from careflow.definitions.expression_types import ANY
+        from careflow.definitions.expressions import Scope, compile_guard, compile_value
+
+        # a field whose type the schema refused is checked as "any": its uses are not knock-on errors
+        scope = Scope(data={n: ANY if n in self.b.untyped else f.type for n, f in self.b.fields.items()},
+                      event=dict(event_fields))
+        if "CF402" in self.b.blind:
+            return
+        mark = self.b.source_map.get(when.pointer)
+        if field is None:
+            problems = compile_guard(when.source, scope, pointer=when.pointer, mark=mark, file=self.b.file)[1]
+        else:
+            problems = compile_value(when.source, scope, field, pointer=when.pointer, mark=mark, file=self.b.file)[1]
+        self.b.diagnostics.extend(problems)
+
     # -- what it changes --------------------------------------------------------------------------
 
     def field_pairs(self, key: str) -> list[tuple[str, str, str]]:
@@ -129,9 +153,12 @@ class TransitionBuilder:
 
     def field_updates(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         sets = []
+        self.to_compute: list[tuple[str, Expression]] = []
         for target, source, p in self.field_pairs("set"):
             field = self.case_field(target, p, "'set'")
-            if field is not None:
+            if field is not None and not _NAME.fullmatch(source):  # an expression: computed (see ``computed``)
+                self.to_compute.append((target, Expression(source, p)))
+            elif field is not None:
                 sets.append((target, source))
                 self.event_fields[source] = field.type
         appends = []
@@ -146,6 +173,13 @@ class TransitionBuilder:
             appends.append((target, source))
             self.event_fields[source] = field.type.items
         return sets, appends
+
+    def computed(self) -> list[tuple[str, Expression]]:
+        """``set`` values that are expressions, type-checked against their fields once every event field
+        of the transition is known."""
+        for target, expression in self.to_compute:
+            self.compile_when(expression, self.event_fields, self.b.fields[target].type)
+        return self.to_compute
 
     def values(self) -> list[tuple[str, Any]]:
         out = []

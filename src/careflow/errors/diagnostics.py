@@ -56,6 +56,7 @@ CODES: dict[str, str] = {
     "CF206": "no-final-state",
     "CF207": "unused-role",
     "CF208": "deadline-event-unhandled",
+    "CF209": "guard-always-true",
     "CF215": "bad-handoff",  # issue 15: a spawn's start state or carried data against the other process
     "CF216": "bad-report",  # issue 15: a report back against the parent process
     # labels and languages

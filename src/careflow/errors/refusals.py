@@ -51,9 +51,12 @@ class Refusal:
 
     ``code`` is the reason code recorded in the ``denied`` entry (``role-denied``, ``guard-failed``…),
     ``message`` one sentence, ``reasons`` the explanation a person reads. The details are typed and
-    empty unless they apply: ``roles`` that would do, ``possible`` events here, ``fields`` missing event
-    data, ``items`` open checklist labels, ``field`` the invalid data field, ``needs_event`` whether a
-    false guard reads event data (so giving data may change the answer).
+    empty unless they apply: ``roles`` that would do, ``possible`` events here (never the deadline
+    events only the system fires), ``fields`` missing event data, ``items`` the ids of open checklist
+    items and ``labels`` their labels (``(language, label)`` pairs per item, the process's language
+    first), ``field`` the invalid data field, ``needs_event`` whether a false guard reads event data
+    (so giving data may change the answer). ``first``/``where``: for an event the case cannot take
+    here but can later, the first event on the shortest way there and the state where it applies.
     """
 
     code: str
@@ -63,8 +66,11 @@ class Refusal:
     possible: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
     items: tuple[str, ...] = ()
+    labels: tuple[tuple[tuple[str, str], ...], ...] = ()
     field: str | None = None
     needs_event: bool = False
+    first: str | None = None
+    where: str | None = None
 
 
 class CaseError(CareflowError):
@@ -144,7 +150,8 @@ class MissingData(CaseError):
 
 
 class ChecklistOpen(CaseError):
-    """Leaving a state with checklist items not ticked. ``items``: their labels."""
+    """Leaving a state with checklist items not ticked. ``items``: their ids; ``labels(lang)``: their
+    labels in ``lang`` (the process's language when it has none in ``lang``)."""
 
     code = "CF506"
     reason_code = "checklist-open"
@@ -152,6 +159,17 @@ class ChecklistOpen(CaseError):
     @property
     def items(self) -> list[str]:
         return list(self.refusal.items)
+
+    def labels(self, lang: str | None = None) -> list[str]:
+        return [pick(texts, lang) or item for item, texts in zip(self.refusal.items, self.refusal.labels, strict=False)]
+
+
+def pick(texts: tuple[tuple[str, str], ...], lang: str | None) -> str:
+    """The text in ``lang`` from ``(language, text)`` pairs, else the first (the process's language)."""
+    for code, text in texts:
+        if code == lang:
+            return text
+    return texts[0][1] if texts else ""
 
 
 class CaseClosed(CaseError):

@@ -136,6 +136,7 @@ class Transition:
     requires: tuple[str, ...] = ()  # event data that must be supplied
     params: tuple[DataField, ...] = ()  # event data declared only for this event
     set: tuple[tuple[str, str], ...] = ()  # (case field, event field): replace
+    compute: tuple[tuple[str, Expression], ...] = ()  # (case field, expression): a computed ``set`` value
     append: tuple[tuple[str, str], ...] = ()  # (case array field, event field): append one item
     values: tuple[tuple[str, Any], ...] = ()  # (case field, fixed frozen value): e.g. a flag set to true
     assign: tuple[tuple[str, str], ...] = ()  # (case-scoped role, event field with the person id)

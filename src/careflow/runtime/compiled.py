@@ -22,7 +22,7 @@ from careflow.runtime.data import Validator, validator
 from careflow.runtime.texts import actor_problem
 
 if TYPE_CHECKING:
-    from careflow.definitions.expressions import Guard
+    from careflow.definitions.expressions import Computed, Guard
     from careflow.runtime.registry import Registry
 
 Resolver = Callable[[str], ProcessDefinition]
@@ -82,8 +82,9 @@ class SpawnPlan:
 class Plan:
     """One candidate transition as seen from one leaf: everything ``step`` needs, precomputed."""
 
-    __slots__ = ("appends", "assigns", "case_roles", "checked", "entered_due", "event", "exit_items", "exited",
-                 "fields", "internal", "pyguard", "pyguard_name", "reads_event", "requires", "roles", "sets", "simple",
+    __slots__ = ("appends", "assigns", "case_roles", "checked", "computes", "entered_due", "event", "exit_items",
+                 "exited", "fields", "internal", "pyguard", "pyguard_name", "reads_event", "requires", "roles", "sets",
+                 "simple",
                  "skip_checklist", "source_path", "spawn", "system_ok", "target_leaf", "target_path", "test",
                  "tick_states", "ticks", "tid", "touches_timers", "transition", "values", "when")
 
@@ -99,11 +100,12 @@ class Plan:
         self.fields: dict[str, Validator] = {}
         self.requires: tuple[str, ...] = ()
         self.sets: tuple[tuple[str, str], ...] = ()
+        self.computes: tuple[tuple[str, Computed, Validator], ...] = ()  # computed ``set`` values
         self.appends: tuple[tuple[str, str, int | None], ...] = ()
         self.values: tuple[tuple[str, Any], ...] = ()  # fixed values (frozen, so safe to share)
         self.assigns: tuple[tuple[str, str], ...] = ()
         self.ticks: frozenset[tuple[str, str]] = frozenset()
-        self.exit_items: tuple[tuple[str, str, str], ...] = ()
+        self.exit_items: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()  # (state, item, labels)
         self.exited: frozenset[str] = frozenset()
         self.entered_due: tuple[DuePlan, ...] = ()
         self.touches_timers = False
@@ -175,11 +177,14 @@ def _compile(process: ProcessDefinition, registry: Registry | None, resolver: Re
     else:
         problems += _unregistered(process)
     guards = _guards(process, problems)
+    computed = _computed(process, problems)
     spawns = _spawns(process, registry, resolver, problems)
     if any(d.is_error for d in problems):
         raise DefinitionError(problems, process.path or process.id)
     case_roles = frozenset(r.id for r in process.roles if r.scope == "case")
     shared = _plans(process, guards, pyguards, spawns, case_roles)
+    for index, computes in computed.items():
+        shared[index].computes = computes
     paths = {s.id: s.path for s in process.states}
     initial_leaf = process.initial_leaf
     entered = (initial_leaf, *process.ancestors(initial_leaf))
@@ -210,6 +215,28 @@ def _guards(process: ProcessDefinition, problems: list[Diagnostic]) -> dict[int,
             if guard is not None:
                 guards[t.index] = guard
     return guards
+
+
+def _computed(process: ProcessDefinition, problems: list[Diagnostic]
+              ) -> dict[int, tuple[tuple[str, Computed, Validator], ...]]:
+    """Each transition's computed ``set`` values (field, compiled value, the field's check), by index."""
+    from careflow.definitions.expressions import compile_value
+    from careflow.definitions.loader import scope_for
+
+    out: dict[int, tuple[tuple[str, Computed, Validator], ...]] = {}
+    for t in process.transitions:
+        computes = []
+        for name, expression in t.compute:
+            field = process.field(name)
+            value, diags = compile_value(expression.source, scope_for(process, t), field.type,
+                                         pointer=expression.pointer, mark=process.source_map.get(expression.pointer),
+                                         file=process.path)
+            problems += diags
+            if value is not None:
+                computes.append((name, value, validator(field.type, name)))
+        if computes:
+            out[t.index] = tuple(computes)
+    return out
 
 
 def _plans(process: ProcessDefinition, guards: Mapping[int, Guard], pyguards: Mapping[str, Callable[..., Any]],
@@ -291,14 +318,21 @@ def _for_leaf(process: ProcessDefinition, shared: Plan, leaf: str, source: str, 
         entered = down[:down.index(domain)] if domain is not None else down
     lang = process.language
     p.exited = frozenset(exited)
-    p.exit_items = tuple((s, i.id, i.label.get(lang) or i.id) for s in exited for i in process.state(s).checklist)
+    p.exit_items = tuple((s, i.id, _labels(i.label, lang) or ((lang, i.id),))
+                         for s in exited for i in process.state(s).checklist)
     p.entered_due = due_plan(process, reversed(entered))
     p.touches_timers = bool(p.entered_due) or any(process.state(s).due is not None
                                                   or process.state(s).every is not None for s in exited)
-    p.simple = not (p.sets or p.appends or p.values or p.assigns or p.ticks or p.exit_items or p.touches_timers
-                    or p.spawn)
+    p.simple = not (p.sets or p.computes or p.appends or p.values or p.assigns or p.ticks or p.exit_items
+                    or p.touches_timers or p.spawn)
     p.checked = bool(p.requires) or p.pyguard is not None
     return p
+
+
+def _labels(text: Any, lang: str) -> tuple[tuple[str, str], ...]:
+    """A label's ``(language, text)`` pairs, the process's language first."""
+    pairs = tuple(text.by_language)
+    return tuple(sorted(pairs, key=lambda p: p[0] != lang))
 
 
 def due_plan(process: ProcessDefinition, states: Any) -> tuple[DuePlan, ...]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from careflow.clock import add_calendar
 from careflow.errors import InvalidData, Refusal
+from careflow.model.frozen import freeze
 from careflow.runtime.audit import RawEntry, pairs
 from careflow.runtime.compiled import Actor, CompiledProcess, DuePlan, Plan
 from careflow.runtime.fields import (
@@ -50,11 +51,21 @@ def apply(compiled: CompiledProcess, plan: Plan, snap: RawSnapshot, actor: Actor
     """The new snapshot and its entries (a refusal-free raw step), or the refusal that stops the
     transition after all."""
     data = snap[S_DATA]
-    if plan.sets or plan.appends or plan.values:  # tested here: most transitions change no data
+    computed: dict[str, Any] = {}
+    if plan.computes:  # from the data as it was before the transition; recorded in the entry's ref
+        done = _computed(plan, data, event_data, now)
+        if type(done) is Refusal:
+            return done
+        assert isinstance(done, dict)
+        computed = done
+        ref = {**(ref or {}), "computed": freeze(computed)}
+    if plan.sets or plan.appends or plan.values or plan.computes:  # tested here: most transitions change no data
         data = _new_data(plan, data, event_data)
         if type(data) is Refusal:
             return data
         assert isinstance(data, dict)
+        if plan.computes:
+            data.update(computed)
     held, given = _new_roles(plan, snap[S_ROLES], event_data) if plan.assigns else (snap[S_ROLES], ())
     ticks = tuple(sorted({*snap[S_TICKS], *plan.ticks})) if plan.ticks else snap[S_TICKS]
     blocked = checklist_open(plan, ticks)
@@ -100,6 +111,20 @@ def _new_data(plan: Plan, data: dict[str, Any], event_data: Mapping[str, Any]) -
                                     case_field)
             data[case_field] = (*items, event_data[event_field])
     return data
+
+
+def _computed(plan: Plan, data: Mapping[str, Any], event_data: Mapping[str, Any], now: datetime
+              ) -> dict[str, Any] | Refusal:
+    """The computed ``set`` values, checked against their fields, or the refusal saying which one failed."""
+    out: dict[str, Any] = {}
+    for name, compute, check in plan.computes:
+        try:
+            out[name] = check(compute(data, event_data, now))
+        except ValueError as err:
+            return invalid_data(f"'{name}': {err}", name)
+        except InvalidData as err:
+            return err.refusal
+    return out
 
 
 def _new_roles(plan: Plan, held: dict[str, str], event_data: Mapping[str, Any]

@@ -7,6 +7,7 @@ else the role refusal.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -44,10 +45,40 @@ def no_transition(compiled: CompiledProcess, snap: RawSnapshot, event: str) -> R
     if snap[S_LEAF] in compiled.finals:
         message = f"the case is closed (in '{here}')"
         return Refusal("case-closed", message, (message,))
-    possible = tuple(compiled.table[snap[S_LEAF]])
-    reasons = (f"no transition for '{event}' from '{here}'",
-               "events possible here: " + (", ".join(possible) if possible else "none"))
-    return Refusal("event-not-allowed", f"'{event}' is not possible in '{here}'", reasons, possible=possible)
+    table = compiled.table[snap[S_LEAF]]
+    possible = tuple(e for e, plans in table.items() if not all(system_only(p) for p in plans))
+    reasons = [f"no transition for '{event}' from '{here}'",
+               "events possible here: " + (", ".join(possible) if possible else "none")]
+    way = route(compiled, snap[S_LEAF], event) if event in compiled.declared else None
+    first = where = None
+    if way is not None:
+        first, where = way
+        reasons.append(f"'{event}' is possible in '{compiled.paths[where]}'; first: '{first}'")
+    return Refusal("event-not-allowed", f"'{event}' is not possible in '{here}'", tuple(reasons), possible=possible,
+                   first=first, where=where)
+
+
+def system_only(plan: Plan) -> bool:
+    """Only the system may fire it (``roles: [system]``, e.g. a deadline event): never offered to people."""
+    return plan.roles is not None and not plan.roles and not plan.case_roles
+
+
+def route(compiled: CompiledProcess, leaf: str, event: str) -> tuple[str, str] | None:
+    """The first event on a shortest way from ``leaf`` to a state where ``event`` applies, and that state
+    (breadth first over the transitions people may fire, in table order; guards and roles not judged)."""
+    seen, queue = {leaf}, deque([(leaf, "")])
+    while queue:
+        at, first = queue.popleft()
+        for name, plans in compiled.table[at].items():
+            for plan in plans:
+                nxt = plan.target_leaf
+                if system_only(plan) or plan.internal or nxt in seen:
+                    continue
+                if event in compiled.table[nxt]:
+                    return first or name, nxt
+                seen.add(nxt)
+                queue.append((nxt, first or name))
+    return None
 
 
 def guard_failed(plan: Plan, snap: RawSnapshot, event_data: Mapping[str, Any], now: datetime) -> Refusal:
@@ -83,11 +114,13 @@ def checklist_open(plan: Plan, ticks: tuple[tuple[str, str], ...]) -> Refusal | 
     if not plan.exit_items or plan.skip_checklist:
         return None
     done = {*ticks, *plan.ticks}
-    still_open = tuple(label for state, item, label in plan.exit_items if (state, item) not in done)
+    still_open = [(item, labels) for state, item, labels in plan.exit_items if (state, item) not in done]
     if not still_open:
         return None
-    return Refusal("checklist-open", f"'{plan.event}' would leave open checklist items: {', '.join(still_open)}",
-                   tuple(f"checklist item not done: {label}" for label in still_open), items=still_open)
+    default = [labels[0][1] for _, labels in still_open]
+    return Refusal("checklist-open", f"'{plan.event}' would leave open checklist items: {', '.join(default)}",
+                   tuple(f"checklist item not done: {label}" for label in default),
+                   items=tuple(item for item, _ in still_open), labels=tuple(labels for _, labels in still_open))
 
 
 def invalid_data(message: str, field: str) -> Refusal:
