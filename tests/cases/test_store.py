@@ -21,7 +21,7 @@ import pytest
 from careflow.cases.case import Case
 from careflow.cases.store import CaseStore, open_store
 from careflow.cases.store.codec import seal_rows
-from careflow.cases.store.migrations import SQLITE, Migration, pending
+from careflow.cases.store.migrations import POSTGRES, SQLITE, Migration, pending
 from careflow.clock import ManualClock
 from careflow.errors import (
     CaseExists,
@@ -145,11 +145,11 @@ def test_fire_retries_on_fresh_state(store: CaseStore, clock: ManualClock, monke
     real = store._row  # type: ignore[attr-defined]
     served: list[int] = []
 
-    def row_once_stale(case_id: str) -> Any:
+    def row_once_stale(case_id: str, check: bool = True) -> Any:
         if not served:
             served.append(1)
             return stale
-        return real(case_id)
+        return real(case_id, check)
 
     monkeypatch.setattr(store, "_row", row_once_stale)
     getattr(store, "_rows", {}).clear()  # PostgreSQL's own row cache: this test is about reads, not the cache
@@ -402,7 +402,7 @@ def test_postgres_newer_schema_is_refused(pg_url: str) -> None:
     raw_sql(pg_url, "INSERT INTO careflow_schema VALUES (99, 'from the future', now())")
     with pytest.raises(SchemaTooNew, match="schema version 99"):
         open_store(pg_url)
-    assert raw_sql(pg_url, "SELECT count(*) FROM careflow_schema") == [(2,)]
+    assert raw_sql(pg_url, "SELECT count(*) FROM careflow_schema") == [(len(POSTGRES) + 1,)]
 
 
 def test_postgres_app_role_may_not_change_audit_rows(pg_url: str, clock: ManualClock) -> None:

@@ -144,7 +144,8 @@ def store_url(url: str | None = None) -> str:
 
 
 def open_store(url: str | None = None, *, create: bool = True, processes: Iterable[Any] = (),
-               resolver: ProcessResolver | None = None, clock: Clock | None = None) -> CaseStore:
+               resolver: ProcessResolver | None = None, clock: Clock | None = None,
+               seal_key: bytes | None = None) -> CaseStore:
     """Open the store at ``url`` (see ``store_url``), applying pending schema migrations.
 
     - ``memory:`` — in this process only (tests);
@@ -159,10 +160,20 @@ def open_store(url: str | None = None, *, create: bool = True, processes: Iterab
     ``StoreDamaged``, and a read-only database opens for reading (writes raise ``StoreReadOnly``).
     ``processes`` are definitions (or compiled processes) the store's cases run on; others are found
     with ``resolver`` (default: the process search path, version checked).
+
+    ``seal_key``: the application's key for the rows' seals (HMAC-SHA256; default: the file
+    ``$CAREFLOW_SEAL_KEY_FILE`` names, else none: plain SHA-256). Every case row is sealed, and a row that
+    does not match its seal is refused with ``TamperedCase`` before anything acts on it (see "What a store
+    checks before it acts" in docs/stores.md). A keyed store opened without its key, or with another,
+    raises ``StoreError``; the key itself is never stored.
     """
     url = store_url(url)
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    options: dict[str, Any] = {"processes": processes, "resolver": resolver, "clock": clock}
+    if seal_key is None:
+        from careflow.cases.store.seal import key_from_environment
+
+        seal_key = key_from_environment()
+    options: dict[str, Any] = {"processes": processes, "resolver": resolver, "clock": clock, "seal_key": seal_key}
     if scheme == "memory":
         from careflow.cases.store.memory import MemoryStore
 

@@ -27,6 +27,8 @@ from careflow.cases.store.codec import (
     seal_rows,
 )
 from careflow.cases.store.ids import check_case_id, check_stored_id, child_of, shown
+from careflow.cases.store.seal import Sealer
+from careflow.cases.store.tamper import first_difference, past_head
 from careflow.cases.store.units import StoreUnits
 from careflow.cases.store.verify import check_case
 from careflow.clock import SYSTEM_CLOCK, Clock
@@ -37,6 +39,7 @@ from careflow.errors import (
     ConcurrentUpdate,
     InvalidCaseId,
     StoreError,
+    TamperedCase,
     refusal_error,
 )
 from careflow.model.definition import ProcessDefinition
@@ -54,14 +57,15 @@ class BaseStore(StoreUnits):
     """The shared half of every store (see the module docstring). Thread-safe: one lock per store."""
 
     def __init__(self, url: str, *, processes: Iterable[ProcessDefinition | CompiledProcess] = (),
-                 resolver: ProcessResolver | None = None, clock: Clock | None = None) -> None:
+                 resolver: ProcessResolver | None = None, clock: Clock | None = None,
+                 seal_key: bytes | None = None) -> None:
         self.url = url
         self.clock = clock or SYSTEM_CLOCK
         self._resolver = resolver
         self._processes: dict[tuple[str, str], CompiledProcess] = {}
         for process in processes:
             self.register(process)
-        super().__init__()
+        super().__init__(Sealer(seal_key))
 
     # -- processes ----------------------------------------------------------------------------------
 
@@ -257,11 +261,22 @@ class BaseStore(StoreUnits):
                                 "store the parent first (or save(parent, spawned=[child])); ids with ':' "
                                 "are kept for the cases handoffs open")
 
-    def _logged(self, case_id: str) -> tuple[Row, list[tuple[int, str, str, str]]]:
-        """The case row and its audit rows up to the row's ``seq``, read in one consistent view."""
+    def _logged(self, case_id: str, check: bool = True) -> tuple[Row, list[tuple[int, str, str, str]]]:
+        """The case row and its audit rows up to the row's ``seq``, read in one consistent view; with
+        ``check``, the row's seal is checked and audit rows past its head refused (``TamperedCase``)."""
         with self._reading():
-            row = self._row(case_id)
-            return row, [r for r in self._history_rows(case_id) if r[0] <= row.seq]
+            row = self._row(case_id, check)
+            rows = self._history_rows(case_id)
+        beyond = past_head(row, rows) if check else None
+        if beyond is not None:
+            raise TamperedCase(case_id, *beyond)
+        return row, [r for r in rows if r[0] <= row.seq]
+
+    def _check(self, row: Row) -> None:
+        """Refuse a row that does not carry its seal, naming its first inconsistent field (the slow path,
+        taken only on a mismatch: the columns against the snapshot, then the log replayed)."""
+        if not self.sealer.check(row):
+            raise TamperedCase(row.case_id, *first_difference(row, self._history_rows(row.case_id), self.process))
 
     def history(self, case_id: str) -> tuple[AuditEntry, ...]:
         check_stored_id(case_id)
@@ -305,7 +320,7 @@ class BaseStore(StoreUnits):
                             f"the case row is gone, but {count} audit entries remain")
         for one in ids:
             with self._guard():
-                row, rows = self._logged(one)
+                row, rows = self._logged(one, check=False)
                 process = partial(self.process, row.process_id, row.process_version) if replay else None
                 yield check_case(row, rows, process)
 

@@ -1,0 +1,113 @@
+"""The seal of a case row: one digest binding its snapshot text to its indexed columns.
+
+A store writes the seal with every row and checks it on every read a decision depends on (``load``,
+``fire``, ``tick``, ``save``, ``snapshot``, ``export``), before any guard runs. The digest covers, in one
+unambiguous input, every column a decision or a query depends on::
+
+    ["careflow-seal/1", case_id, process_id, process_version, state, closed, due_at, version, seq, head,
+     <bytes of the snapshot>] + "\\n" + the snapshot's UTF-8 bytes
+
+(``due_at`` as microseconds since 1970 UTC or null; the header is one line of JSON, which escapes any
+newline, so where the snapshot starts is never in doubt, and its length is in the header too.)
+
+- With a key (``open_store(url, seal_key=...)``, or ``$CAREFLOW_SEAL_KEY_FILE``): HMAC-SHA256. Someone
+  who can write to the database but does not hold the key cannot make a row that passes.
+- Without a key: SHA-256. It catches edits made without careflow (a changed score, a cleared
+  deadline), not someone who knows this format and recomputes the digest: for that, keep a key, run
+  ``careflow audit verify`` (which replays the logs) and sign checkpoints.
+
+Keys never live in the database: a keyed store keeps only its key's *fingerprint* (an HMAC of a
+constant), so a wrong or missing key is one clear error when the store is opened.
+
+These functions are pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from careflow.cases.store.codec import Row
+from careflow.errors import StoreError
+
+#: The first element of every seal's input; a new input format gets a new name.
+SEAL_FORMAT = "careflow-seal/1"
+#: The environment variable naming a file that holds the seal key (used when ``seal_key`` is not given).
+KEY_FILE_VARIABLE = "CAREFLOW_SEAL_KEY_FILE"
+#: The shortest key accepted, in bytes.
+MIN_KEY_BYTES = 16
+
+_FINGERPRINT_INPUT = b"careflow seal key fingerprint/1"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def seal_header(row: Row, size: int) -> bytes:
+    """The first line of a row's seal input (``size``: the snapshot's length in UTF-8 bytes)."""
+    due = None if row.due_at is None else (row.due_at - _EPOCH) // _US
+    return json.dumps([SEAL_FORMAT, row.case_id, row.process_id, row.process_version, row.state, bool(row.closed),
+                       due, row.version, row.seq, row.head, size], ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8", "surrogatepass") + b"\n"
+
+
+class Sealer:
+    """Computes and checks the seals of one store: keyed (HMAC-SHA256) or not (SHA-256)."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        if key is not None and len(key) < MIN_KEY_BYTES:
+            raise StoreError(f"the seal key is {len(key)} bytes long; it must have at least {MIN_KEY_BYTES}",
+                             "make one with: python -c \"import secrets; print(secrets.token_hex(32))\"")
+        self.keyed = key is not None
+        self._hmac = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
+        #: What a keyed store records in the database to recognise its key (None without a key).
+        self.fingerprint = None if key is None else hmac.new(key, _FINGERPRINT_INPUT, hashlib.sha256).hexdigest()
+
+    def seal(self, row: Row) -> str:
+        """The seal of ``row`` (its ``seal`` field is not read)."""
+        body = row.snapshot.encode("utf-8", "surrogatepass")
+        digest = self._hmac.copy() if self._hmac is not None else hashlib.sha256()
+        digest.update(seal_header(row, len(body)))
+        digest.update(body)
+        return digest.hexdigest()
+
+    def check(self, row: Row) -> bool:
+        """Whether ``row`` carries the seal its columns and snapshot give."""
+        return hmac.compare_digest(self.seal(row), row.seal)
+
+
+def key_from_environment() -> bytes | None:
+    """The key in the file ``$CAREFLOW_SEAL_KEY_FILE`` names (surrounding whitespace stripped), or None."""
+    name = os.environ.get(KEY_FILE_VARIABLE)
+    if not name:
+        return None
+    try:
+        key = Path(name).read_bytes().strip()
+    except OSError as exc:
+        raise StoreError(f"cannot read the seal key file {name} (${KEY_FILE_VARIABLE}): {exc.strerror}",
+                         "check the path and its permissions") from exc
+    if not key:
+        raise StoreError(f"the seal key file {name} (${KEY_FILE_VARIABLE}) is empty",
+                         "write the key into it, e.g. python -c \"import secrets; print(secrets.token_hex(32))\"")
+    return key
+
+
+def key_problem(sealer: Sealer, recorded: str | None, has_cases: bool) -> str | None:
+    """Why a store whose recorded key fingerprint is ``recorded`` cannot be used with ``sealer``, or None."""
+    if recorded is None:
+        if sealer.keyed and has_cases:
+            return ("the store's cases are sealed without a key (or the record of its key was removed), "
+                    "but a seal key was given")
+        return None
+    if not sealer.keyed:
+        return "the store's cases are sealed with a key, and none was given"
+    if not hmac.compare_digest(recorded, sealer.fingerprint or ""):
+        return "the seal key given is not the one the store's cases are sealed with"
+    return None
+
+
+__all__ = ["KEY_FILE_VARIABLE", "MIN_KEY_BYTES", "SEAL_FORMAT", "Sealer", "key_from_environment", "key_problem",
+           "seal_header"]
