@@ -18,6 +18,8 @@ from tests.support import load_process
 TRIAGE: CompiledProcess = compile(load_process("triage_seal"))
 NURSE = Actor("nina", {"nurse"})
 KEY = b"k" * 32
+SCORE_9 = ("UPDATE careflow_cases SET snapshot = replace(snapshot, '\"score\":3', '\"score\":9') "
+           "WHERE case_id = 't1'")
 
 
 def opened(url: str, clock: ManualClock, key: bytes | None = None) -> CaseStore:

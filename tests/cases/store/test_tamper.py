@@ -17,10 +17,8 @@ from careflow.cases.store.codec import Row
 from careflow.cases.store.seal import Sealer
 from careflow.clock import ManualClock
 from careflow.errors import GuardFailed, HistoryError, TamperedCase
-from tests.cases.store.conftest import NURSE, attack, opened, seeded, written
+from tests.cases.store.conftest import NURSE, SCORE_9, attack, opened, seeded, written
 from tests.cases.test_store import raw_sql
-
-SCORE_9 = "UPDATE careflow_cases SET snapshot = replace(snapshot, '\"score\":3', '\"score\":9') WHERE case_id = 't1'"
 
 
 def refused_everywhere(url: str, store: CaseStore, field: str) -> TamperedCase:
@@ -41,7 +39,7 @@ def refused_everywhere(url: str, store: CaseStore, field: str) -> TamperedCase:
 
 
 def test_an_edited_score_is_refused_before_the_guard_runs(triage: tuple[str, CaseStore], clock: ManualClock) -> None:
-    url, store = triage
+    url, _ = triage
     attack(url, SCORE_9)
     fresh = opened(url, clock)  # another server, or the same one restarted: no cached row
     error = refused_everywhere(url, fresh, "data.score")
@@ -87,7 +85,7 @@ COLUMN_EDITS = {
 @pytest.mark.parametrize("field", sorted(COLUMN_EDITS))
 def test_a_column_edit_is_refused_naming_the_column(field: str, triage: tuple[str, CaseStore],
                                                     clock: ManualClock) -> None:
-    url, store = triage
+    url, _ = triage
     attack(url, COLUMN_EDITS[field] + " WHERE case_id = 't1'")
     fresh = opened(url, clock)
     refused_everywhere(url, fresh, field)
@@ -130,7 +128,7 @@ def test_inside_a_transaction_a_row_is_checked_when_first_read(triage: tuple[str
     attack(url, SCORE_9)
     fresh = opened(url, clock)
     before = written(url, "t2")
-    with pytest.raises(TamperedCase, match="data.score"), fresh.transaction():
+    with pytest.raises(TamperedCase, match=r"data\.score"), fresh.transaction():
         fresh.fire("t2", "finish", NURSE)
         fresh.fire("t1", "urgent", NURSE)
     assert written(url, "t2") == before  # the whole block was rolled back

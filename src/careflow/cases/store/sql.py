@@ -125,7 +125,8 @@ def update_params(change: Change, dialect: Dialect) -> tuple[Any, ...]:
 def row_from(found: Sequence[Any], dialect: Dialect) -> Row:
     """A ``Row`` from a row of ``READ`` (``ROW_COLUMNS``)."""
     due = found[9]
-    return Row(*found[:8], bool(found[8]), None if due is None else dialect.moment_out(due), found[10])
+    return Row(found[0], found[1], found[2], found[3], found[4], found[5], found[6], found[7], bool(found[8]),
+               None if due is None else dialect.moment_out(due), found[10])
 
 
 def info_from(row: Sequence[Any], dialect: Dialect) -> CaseInfo:

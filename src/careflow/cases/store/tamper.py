@@ -89,7 +89,8 @@ def _columns(row: Row, stored: dict[str, Any], snap: Any, compiled: CompiledProc
         ("state", row.state, stored.get("state")),
     ]
     if compiled is not None and snap.leaf in compiled.paths:
-        implied += [("state", row.state, compiled.paths[snap.leaf]), ("closed", row.closed, snap.leaf in compiled.finals)]
+        implied += [("state", row.state, compiled.paths[snap.leaf]),
+                    ("closed", row.closed, snap.leaf in compiled.finals)]
     implied += [("due_at", row.due_at, due_at(snap)), ("seq", row.seq, snap.seq)]
     for name, column, expected in implied:
         if column != expected:
