@@ -2,13 +2,14 @@
 
 A store writes the seal with every row and checks it on every read a decision depends on (``load``,
 ``fire``, ``tick``, ``save``, ``snapshot``, ``export``), before any guard runs. The digest covers, in one
-unambiguous input, every column a decision or a query depends on::
+unambiguous input, every column a decision or a query depends on, each field length-prefixed so no two rows share an
+input (``seal_input``)::
 
-    ["careflow-seal/1", case_id, process_id, process_version, state, closed, due_at, version, seq, head,
-     <bytes of the snapshot>] + "\\n" + the snapshot's UTF-8 bytes
+    careflow-seal/1, case_id, process_id, process_version, state, closed (1/0),
+    due_at (microseconds since 1970 UTC, or empty), version, seq, head, snapshot text
 
-(``due_at`` as microseconds since 1970 UTC or null; the header is one line of JSON, which escapes any
-newline, so where the snapshot starts is never in doubt, and its length is in the header too.)
+as ``<length in characters>:<text>`` one after another, in UTF-8. The texts are the ones the store
+already holds, so sealing costs one hash over them.
 
 - With a key (``open_store(url, seal_key=...)``, or ``$CAREFLOW_SEAL_KEY_FILE``): HMAC-SHA256. Someone
   who can write to the database but does not hold the key cannot make a row that passes.
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,12 +46,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 
-def seal_header(row: Row, size: int) -> bytes:
-    """The first line of a row's seal input (``size``: the snapshot's length in UTF-8 bytes)."""
-    due = None if row.due_at is None else (row.due_at - _EPOCH) // _US
-    return json.dumps([SEAL_FORMAT, row.case_id, row.process_id, row.process_version, row.state, bool(row.closed),
-                       due, row.version, row.seq, row.head, size], ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8", "surrogatepass") + b"\n"
+def seal_input(row: Row) -> bytes:
+    """The text a row's seal covers: every field length-prefixed (``<characters>:<text>``), in a fixed order."""
+    fmt, cid, pid, pv, state, head, snap = SEAL_FORMAT, row.case_id, row.process_id, row.process_version, row.state, \
+        row.head, row.snapshot
+    closed = "1" if row.closed else "0"
+    due = "" if row.due_at is None else str((row.due_at - _EPOCH) // _US)
+    version, seq = str(row.version), str(row.seq)
+    return (f"{len(fmt)}:{fmt}{len(cid)}:{cid}{len(pid)}:{pid}{len(pv)}:{pv}{len(state)}:{state}{len(closed)}:{closed}"
+            f"{len(due)}:{due}{len(version)}:{version}{len(seq)}:{seq}{len(head)}:{head}{len(snap)}:{snap}"
+            ).encode("utf-8", "surrogatepass")
 
 
 class Sealer:
@@ -62,17 +66,15 @@ class Sealer:
             raise StoreError(f"the seal key is {len(key)} bytes long; it must have at least {MIN_KEY_BYTES}",
                              "make one with: python -c \"import secrets; print(secrets.token_hex(32))\"")
         self.keyed = key is not None
-        self._hmac = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
+        self._key = key
         #: What a keyed store records in the database to recognise its key (None without a key).
         self.fingerprint = None if key is None else hmac.new(key, _FINGERPRINT_INPUT, hashlib.sha256).hexdigest()
 
     def seal(self, row: Row) -> str:
         """The seal of ``row`` (its ``seal`` field is not read)."""
-        body = row.snapshot.encode("utf-8", "surrogatepass")
-        digest = self._hmac.copy() if self._hmac is not None else hashlib.sha256()
-        digest.update(seal_header(row, len(body)))
-        digest.update(body)
-        return digest.hexdigest()
+        if self._key is None:
+            return hashlib.sha256(seal_input(row)).hexdigest()
+        return hmac.digest(self._key, seal_input(row), "sha256").hex()
 
     def check(self, row: Row) -> bool:
         """Whether ``row`` carries the seal its columns and snapshot give."""
@@ -110,4 +112,4 @@ def key_problem(sealer: Sealer, recorded: str | None, has_cases: bool) -> str | 
 
 
 __all__ = ["KEY_FILE_VARIABLE", "MIN_KEY_BYTES", "SEAL_FORMAT", "Sealer", "key_from_environment", "key_problem",
-           "seal_header"]
+           "seal_input"]
