@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         for store in ("sqlite", "postgres"):
             for label, src, key in runs:
                 rates.setdefault((store, label), []).append(measure(src, store, args.fires, args.pg, key))
-    print(f"{'store':9} {'careflow':7} {'median fires/s':>15} {'range':>17}   ({args.rounds} rounds x {args.fires} fires)")
+    print(f"{'store':9} {'careflow':7} {'median fires/s':>15} {'range':>17}   "
+          f"({args.rounds} rounds x {args.fires} fires)")
     for (store, label), found in rates.items():
         print(f"{store:9} {label:7} {statistics.median(found):>15,.0f} {min(found):>8,.0f}-{max(found):<8,.0f}")
     for store in ("sqlite", "postgres"):
