@@ -180,3 +180,36 @@ def test_the_migration_seals_existing_rows(durable_url: str, clock: ManualClock,
     if key is not None:
         with pytest.raises(StoreError, match="none was given"):
             opened(durable_url, clock)
+
+
+def test_reseal_starts_rotates_and_stops_a_key(url: str, clock: ManualClock) -> None:
+    store = opened(url, clock)
+    seeded(store, clock)
+    seeded(store, clock, "t2")
+    assert store.reseal(KEY) == 2
+    store.fire("t1", "finish", NURSE)
+    other = b"o" * 32
+    assert store.reseal(other) == 2
+    store.fire("t2", "finish", NURSE)
+    if url != "memory:":
+        store.close()
+        for wrong in (None, KEY):
+            with pytest.raises(StoreError, match="sealed with"):
+                opened(url, clock, wrong)
+        store = opened(url, clock, other)
+    assert store.reseal(None) == 2
+    assert store.load("t1").state == "done"
+    store.close()
+
+
+def test_reseal_refuses_a_tampered_row_and_changes_nothing(durable_url: str, clock: ManualClock) -> None:
+    store = opened(durable_url, clock)
+    seeded(store, clock)
+    seeded(store, clock, "t0")
+    attack(durable_url, SCORE_9)
+    seals = raw_sql(durable_url, "SELECT case_id, seal FROM careflow_cases ORDER BY case_id")
+    with pytest.raises(TamperedCase, match=r"data\.score"):
+        store.reseal(KEY)
+    assert raw_sql(durable_url, "SELECT case_id, seal FROM careflow_cases ORDER BY case_id") == seals
+    assert raw_sql(durable_url, "SELECT count(*) FROM careflow_settings") == [(0,)]
+    store.close()

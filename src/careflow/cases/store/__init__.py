@@ -124,6 +124,10 @@ class CaseStore(Protocol):
         """Recompute every hash chain (one case or all); with ``replay`` also replay each log and
         compare with the stored snapshot."""
 
+    def reseal(self, new_key: bytes | None) -> int:
+        """Seal every case row with ``new_key`` (start using a key, rotate it, or stop), after checking
+        each row's current seal; returns the number of rows (see docs/stores.md)."""
+
     def transaction(self, lock: Iterable[str] = ()) -> AbstractContextManager[CaseStore]:
         """Group many ``fire``/``create``/``save`` calls into one transaction (all or nothing).
 

@@ -13,6 +13,7 @@ from typing import Any
 from careflow.cases.store import CaseInfo
 from careflow.cases.store.base import BaseStore
 from careflow.cases.store.codec import Change, EntryRow, Row
+from careflow.cases.store.seal import Sealer
 from careflow.errors import CaseExists, ConcurrentUpdate
 
 
@@ -84,6 +85,16 @@ class MemoryStore(BaseStore):
 
     def _logged_ids(self) -> list[str]:
         return sorted(k for k, v in self._audit.items() if v)
+
+    def reseal(self, new_key: bytes | None) -> int:
+        """Seal every case with ``new_key`` (see ``CaseStore.reseal``); the rows' seals are checked first."""
+        new = Sealer(new_key)
+        with self._guard():
+            for ch in self._cases.values():
+                self._check(ch.row())
+            self._cases = {k: ch._replace(seal=new.seal(ch.row())) for k, ch in self._cases.items()}
+        self.sealer = new
+        return len(self._cases)
 
     def tamper(self, case_id: str, seq: int, entry: str) -> None:
         """Replace an audit row's entry JSON behind the store's back (tests of ``verify``)."""

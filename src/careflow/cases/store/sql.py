@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from careflow.cases.store import CaseInfo
 from careflow.cases.store.base import BaseStore
 from careflow.cases.store.codec import Change, EntryRow, Row
-from careflow.cases.store.seal import KEY_FILE_VARIABLE, key_problem
+from careflow.cases.store.seal import KEY_FILE_VARIABLE, Sealer, key_problem
 from careflow.errors import CaseExists, ConcurrentUpdate, StoreError, TamperedCase
 
 INFO_COLUMNS = "case_id, process_id, process_version, state, closed, due_at, version, seq, head"
@@ -39,6 +39,7 @@ UPDATE_CASE = ("UPDATE careflow_cases SET state = ?, closed = ?, due_at = ?, ver
 ROWS_AFTER = f"SELECT {ROW_COLUMNS} FROM careflow_cases WHERE case_id > ? ORDER BY case_id LIMIT 1000"
 SET_SEAL = "UPDATE careflow_cases SET seal = ? WHERE case_id = ?"
 KEY_SETTING = "seal_key_fingerprint"  # in careflow_settings: the fingerprint of a keyed store's seal key
+DROP_KEY = "DELETE FROM careflow_settings WHERE name = ?"
 READ_KEY = "SELECT value FROM careflow_settings WHERE name = ?"
 WRITE_KEY = "INSERT INTO careflow_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
 INSERT_ENTRY = f"INSERT INTO careflow_audit ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -206,15 +207,44 @@ class SQLStore(BaseStore):
     def _reseal_all(self) -> None:
         """Seal every case row as it stands (the migration that adds seals: it trusts the current rows),
         and record the key's fingerprint when there is a key."""
-        d, last = self.dialect, ""
+        self._reseal_rows(self.sealer, False)
+        if self.sealer.fingerprint is not None:
+            self._conn.execute(self.dialect.sql(WRITE_KEY), (KEY_SETTING, self.sealer.fingerprint))
+
+    def _reseal_rows(self, new: Sealer, check: bool) -> int:
+        """Give every case row ``new``'s seal, a page at a time in id order; with ``check``, each row's
+        current seal is checked first (``TamperedCase``). The caller holds the transaction."""
+        d, last, count = self.dialect, "", 0
         while True:
             rows = [row_from(r, d) for r in self._conn.execute(d.sql(ROWS_AFTER), (last,)).fetchall()]
             if not rows:
-                break
-            self._conn.cursor().executemany(d.sql(SET_SEAL), [(self.sealer.seal(r), r.case_id) for r in rows])
-            last = rows[-1].case_id
-        if self.sealer.fingerprint is not None:
-            self._conn.execute(d.sql(WRITE_KEY), (KEY_SETTING, self.sealer.fingerprint))
+                return count
+            for row in rows if check else ():
+                self._check(row)
+            self._conn.cursor().executemany(d.sql(SET_SEAL), [(new.seal(r), r.case_id) for r in rows])
+            last, count = rows[-1].case_id, count + len(rows)
+
+    def reseal(self, new_key: bytes | None) -> int:
+        """Seal every case row with ``new_key`` instead of the store's key (start using a key, change it,
+        or stop using one), in one transaction; returns the number of rows. Each row's current seal is
+        checked first: a row that fails raises ``TamperedCase`` and nothing changes. Run ``careflow audit
+        verify`` first, too: the seal does not prove that a row agrees with its log."""
+        new = Sealer(new_key)
+        with self._guard():
+            if self._tx:
+                raise StoreError("reseal runs in a transaction of its own", "call it outside store.transaction()")
+            self._begin()
+            try:
+                count = self._reseal_rows(new, True)
+                self._conn.execute(self.dialect.sql(DROP_KEY), (KEY_SETTING,))
+                if new.fingerprint is not None:
+                    self._conn.execute(self.dialect.sql(WRITE_KEY), (KEY_SETTING, new.fingerprint))
+                self._commit()
+            except BaseException:
+                self._rollback()
+                raise
+        self.sealer = new
+        return count
 
     def _check_key(self, where: str, writable: bool) -> None:
         """Refuse to open a keyed store without its key (or with another), or an unkeyed one that has
