@@ -213,3 +213,36 @@ def test_reseal_refuses_a_tampered_row_and_changes_nothing(durable_url: str, clo
     assert raw_sql(durable_url, "SELECT case_id, seal FROM careflow_cases ORDER BY case_id") == seals
     assert raw_sql(durable_url, "SELECT count(*) FROM careflow_settings") == [(0,)]
     store.close()
+
+
+_VALUES = st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=30), st.binary(max_size=30),
+                    st.floats(allow_nan=False), st.none())
+_COLUMNS = ["process_id", "process_version", "state", "closed", "due_at", "version", "seq", "head", "snapshot"]
+
+
+def test_any_value_in_any_sqlite_column_is_never_acted_on(sqlite_url: str, clock: ManualClock) -> None:
+    """SQLite keeps a value of any type in any column: none is acted on, none gives a traceback."""
+    store = opened(sqlite_url, clock)
+    seeded(store, clock)
+    original = raw_sql(sqlite_url, "SELECT * FROM careflow_cases WHERE case_id = 't1'")
+    names = [r[1] for r in raw_sql(sqlite_url, "PRAGMA table_info(careflow_cases)")]
+
+    @settings(max_examples=150, deadline=None)
+    @given(column=st.sampled_from(_COLUMNS), value=_VALUES)
+    def edit(column: str, value: Any) -> None:
+        try:
+            raw_sql(sqlite_url, f"UPDATE careflow_cases SET {column} = ? WHERE case_id = 't1'", value)
+        except Exception:  # a NOT NULL column: the database itself refuses
+            assume(False)
+        try:
+            changed = raw_sql(sqlite_url, "SELECT * FROM careflow_cases WHERE case_id = 't1'") != original
+            for act in (lambda: store.fire("t1", "urgent", NURSE), lambda: store.load("t1")):
+                if changed:
+                    with pytest.raises(TamperedCase):
+                        act()
+        finally:
+            sets = ", ".join(f"{n} = ?" for n in names)
+            raw_sql(sqlite_url, f"UPDATE careflow_cases SET {sets} WHERE case_id = 't1'", *original[0])
+
+    edit()
+    assert store.get("t1").version == 3 and len(store.history("t1")) == 3

@@ -42,20 +42,29 @@ KEY_FILE_VARIABLE = "CAREFLOW_SEAL_KEY_FILE"
 MIN_KEY_BYTES = 16
 
 _FINGERPRINT_INPUT = b"careflow seal key fingerprint/1"
+_FLAGS = {True: "1", False: "0"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 
 def seal_input(row: Row) -> bytes:
-    """The text a row's seal covers: every field length-prefixed (``<characters>:<text>``), in a fixed order."""
+    """The text a row's seal covers: every field length-prefixed (``<characters>:<text>``), in a fixed order.
+
+    A value of the wrong type (SQLite keeps whatever it is given) gives an input no seal matches."""
     fmt, cid, pid, pv, state, head, snap = SEAL_FORMAT, row.case_id, row.process_id, row.process_version, row.state, \
         row.head, row.snapshot
-    closed = "1" if row.closed else "0"
-    due = "" if row.due_at is None else str((row.due_at - _EPOCH) // _US)
+    closed = _FLAGS.get(row.closed, "?")
+    due = "" if row.due_at is None else str((row.due_at - _EPOCH) // _US) if type(row.due_at) is datetime else "?"
     version, seq = str(row.version), str(row.seq)
-    return (f"{len(fmt)}:{fmt}{len(cid)}:{cid}{len(pid)}:{pid}{len(pv)}:{pv}{len(state)}:{state}{len(closed)}:{closed}"
-            f"{len(due)}:{due}{len(version)}:{version}{len(seq)}:{seq}{len(head)}:{head}{len(snap)}:{snap}"
-            ).encode("utf-8", "surrogatepass")
+    try:
+        text = (f"{len(fmt)}:{fmt}{len(cid)}:{cid}{len(pid)}:{pid}{len(pv)}:{pv}{len(state)}:{state}"
+                f"{len(closed)}:{closed}{len(due)}:{due}{len(version)}:{version}{len(seq)}:{seq}"
+                f"{len(head)}:{head}{len(snap)}:{snap}")
+    except TypeError:  # a number where text belongs
+        return b"?"
+    if type(snap) is not str or type(cid) is not str:
+        return b"?"  # bytes: their length and repr would not give the text's input, but be safe
+    return text.encode("utf-8", "surrogatepass")
 
 
 class Sealer:

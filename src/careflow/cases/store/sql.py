@@ -11,6 +11,7 @@ connection, transactions and migrations.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -124,10 +125,14 @@ def update_params(change: Change, dialect: Dialect) -> tuple[Any, ...]:
 
 
 def row_from(found: Sequence[Any], dialect: Dialect) -> Row:
-    """A ``Row`` from a row of ``READ`` (``ROW_COLUMNS``)."""
-    due = found[9]
-    return Row(found[0], found[1], found[2], found[3], found[4], found[5], found[6], found[7], bool(found[8]),
-               None if due is None else dialect.moment_out(due), found[10])
+    """A ``Row`` from a row of ``READ`` (``ROW_COLUMNS``). A value of the wrong type (SQLite keeps what it
+    is given) is kept as it is: its seal cannot match, so the store refuses the row (``TamperedCase``)."""
+    closed, due = found[8], found[9]
+    if due is not None:
+        with suppress(TypeError, ValueError, OverflowError):
+            due = dialect.moment_out(due)
+    return Row(found[0], found[1], found[2], found[3], found[4], found[5], found[6], found[7],
+               bool(closed) if closed in (0, 1) else closed, due, found[10])
 
 
 def info_from(row: Sequence[Any], dialect: Dialect) -> CaseInfo:

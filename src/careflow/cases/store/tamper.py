@@ -77,7 +77,8 @@ def _process(process: Resolve | None, stored: dict[str, Any]) -> CompiledProcess
 
 
 def _shown(value: Any) -> str:
-    return json.dumps(value.isoformat() if isinstance(value, datetime) else value, ensure_ascii=False)[:80]
+    shown = value.isoformat() if isinstance(value, datetime) else value
+    return json.dumps(shown, ensure_ascii=False, default=repr)[:80]
 
 
 def _columns(row: Row, stored: dict[str, Any], snap: Any, compiled: CompiledProcess | None) -> Problem | None:
