@@ -188,3 +188,18 @@ def _forge(url: str, sealer: Sealer) -> str:
     raw_sql(url, "UPDATE careflow_cases SET seal = ? WHERE case_id = 't1'", seal)
     assert isinstance(row, Row)
     return seal
+
+
+def test_rows_past_the_head_inside_a_transaction_name_their_case(triage: tuple[str, CaseStore],
+                                                                 clock: ManualClock) -> None:
+    url, store = triage
+    seeded(store, clock, "t0")
+    attack(url, "INSERT INTO careflow_audit (case_id, seq, hash, prev_hash, kind, time, entry) "
+                "SELECT case_id, seq + 1, hash, prev_hash, kind, time, entry FROM careflow_audit "
+                "WHERE case_id = 't1' AND seq = 2")
+    before = written(url, "t0")
+    with pytest.raises(TamperedCase, match="past the head") as caught, store.transaction():
+        store.fire("t0", "finish", NURSE)
+        store.fire("t1", "finish", NURSE)
+    assert caught.value.case_id == "t1"
+    assert written(url, "t0") == before
