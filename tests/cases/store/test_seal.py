@@ -115,6 +115,9 @@ def test_a_keyed_store_needs_its_key_and_never_stores_it(durable_url: str, clock
     assert missing.value.hint and KEY_FILE_VARIABLE in missing.value.hint
     with pytest.raises(StoreError, match="sealed with a key"):
         open_store(durable_url, create=False)
+    raw_sql(durable_url, "UPDATE careflow_settings SET value = 'é'")  # not even a digest: the same clear error
+    with pytest.raises(StoreError, match="not the one"):
+        opened(durable_url, clock, KEY)
 
 
 def test_an_unkeyed_store_with_cases_refuses_a_key(durable_url: str, clock: ManualClock) -> None:
@@ -217,7 +220,8 @@ def test_reseal_refuses_a_tampered_row_and_changes_nothing(durable_url: str, clo
 
 _VALUES = st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=30), st.binary(max_size=30),
                     st.floats(allow_nan=False), st.none())
-_COLUMNS = ["process_id", "process_version", "state", "closed", "due_at", "version", "seq", "head", "snapshot"]
+_COLUMNS = ["process_id", "process_version", "state", "closed", "due_at", "version", "seq", "head", "snapshot",
+            "seal"]
 
 
 def test_any_value_in_any_sqlite_column_is_never_acted_on(sqlite_url: str, clock: ManualClock) -> None:

@@ -87,7 +87,8 @@ class Sealer:
 
     def check(self, row: Row) -> bool:
         """Whether ``row`` carries the seal its columns and snapshot give."""
-        return hmac.compare_digest(self.seal(row), row.seal)
+        stored = row.seal
+        return type(stored) is str and stored.isascii() and hmac.compare_digest(self.seal(row), stored)
 
 
 def key_from_environment() -> bytes | None:
@@ -115,7 +116,8 @@ def key_problem(sealer: Sealer, recorded: str | None, has_cases: bool) -> str | 
         return None
     if not sealer.keyed:
         return "the store's cases are sealed with a key, and none was given"
-    if not hmac.compare_digest(recorded, sealer.fingerprint or ""):
+    mine = sealer.fingerprint or ""
+    if type(recorded) is not str or not recorded.isascii() or not hmac.compare_digest(recorded, mine):
         return "the seal key given is not the one the store's cases are sealed with"
     return None
 
