@@ -3,6 +3,7 @@ that no edit of a sealed row goes unnoticed (``careflow.cases.store.seal`` and `
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,16 @@ def test_the_seal_input_is_unambiguous_and_keyed_seals_differ() -> None:
     assert Sealer(KEY).check(row._replace(seal=Sealer(KEY).seal(row)))
     with pytest.raises(StoreError, match="at least 16"):
         Sealer(b"short")
+
+
+@pytest.mark.parametrize("snapshot", ['{"leaf": ["x"]}', "[1]", '"text"', "{", "[" * 100_000, '{"case_id": 1}'])
+def test_a_hostile_snapshot_is_refused_without_a_traceback(snapshot: str, clock: ManualClock) -> None:
+    store = opened("memory:", clock)
+    seeded(store, clock)
+    row, rows = _row(store)
+    good = json.loads(row.snapshot)
+    for text in (snapshot, json.dumps({**good, "leaf": ["x"]}), json.dumps({**good, "timers": [[1, 2, 3, 4]]})):
+        assert row_problem(row._replace(snapshot=text), rows, Sealer(), store.process) is not None
 
 
 def test_a_memory_store_seals_through_the_same_path(clock: ManualClock) -> None:

@@ -52,10 +52,14 @@ def row_problem(row: Row, rows: AuditRows | None, sealer: Sealer, process: Resol
 def first_difference(row: Row, rows: AuditRows | None, process: Resolve | None) -> Problem:
     """The first field of a row whose seal does not match that disagrees with the snapshot or the log."""
     try:
-        stored = json.loads(row.snapshot)
-        snap = snapshot_from_json(stored)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        return "snapshot", f"cannot be read ({type(exc).__name__})"
+        return _first_difference(row, rows, process)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        return "snapshot", f"cannot be read ({type(exc).__name__})"  # a hostile snapshot: still refused
+
+
+def _first_difference(row: Row, rows: AuditRows | None, process: Resolve | None) -> Problem:
+    stored = json.loads(row.snapshot)
+    snap = snapshot_from_json(stored)
     compiled = _process(process, stored)
     found = _columns(row, stored, snap, compiled)
     if found is None and rows is not None:
