@@ -18,6 +18,7 @@ from careflow.cases.store.seal import KEY_FILE_VARIABLE, Sealer, seal_input
 from careflow.cases.store.tamper import row_problem
 from careflow.clock import ManualClock
 from careflow.errors import StoreError, TamperedCase
+from careflow.runtime.compiled import CompiledProcess
 from tests.cases.store.conftest import KEY, NURSE, SCORE_9, TRIAGE, attack, opened, seeded
 from tests.cases.test_store import raw_sql
 from tests.support import T0
@@ -44,6 +45,10 @@ def test_the_seal_input_is_unambiguous_and_keyed_seals_differ() -> None:
         Sealer(b"short")
 
 
+def triage_only(process_id: str, version: str) -> CompiledProcess:
+    return TRIAGE
+
+
 @pytest.mark.parametrize("snapshot", ['{"leaf": ["x"]}', "[1]", '"text"', "{", "[" * 100_000, '{"case_id": 1}'])
 def test_a_hostile_snapshot_is_refused_without_a_traceback(snapshot: str, clock: ManualClock) -> None:
     store = opened("memory:", clock)
@@ -51,7 +56,7 @@ def test_a_hostile_snapshot_is_refused_without_a_traceback(snapshot: str, clock:
     row, rows = _row(store)
     good = json.loads(row.snapshot)
     for text in (snapshot, json.dumps({**good, "leaf": ["x"]}), json.dumps({**good, "timers": [[1, 2, 3, 4]]})):
-        assert row_problem(row._replace(snapshot=text), rows, Sealer(), store.process) is not None
+        assert row_problem(row._replace(snapshot=text), rows, Sealer(), triage_only) is not None
 
 
 def test_a_memory_store_seals_through_the_same_path(clock: ManualClock) -> None:
