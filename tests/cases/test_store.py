@@ -145,11 +145,11 @@ def test_fire_retries_on_fresh_state(store: CaseStore, clock: ManualClock, monke
     real = store._row  # type: ignore[attr-defined]
     served: list[int] = []
 
-    def row_once_stale(case_id: str) -> Any:
+    def row_once_stale(case_id: str, check: bool = True) -> Any:
         if not served:
             served.append(1)
             return stale
-        return real(case_id)
+        return real(case_id, check)
 
     monkeypatch.setattr(store, "_row", row_once_stale)
     getattr(store, "_rows", {}).clear()  # PostgreSQL's own row cache: this test is about reads, not the cache

@@ -33,7 +33,7 @@ def _postgres() -> Dialect:
 
 def test_change_is_built_from_case_info() -> None:
     assert CHANGE.case_id == "k1" and CHANGE.info is INFO
-    assert CHANGE.row() == Row("k1", "relay", "2.1", 3, 5, "abc", '{"s":1}')
+    assert CHANGE.row() == Row("k1", "relay", "2.1", 3, 5, "abc", '{"s":1}', INFO.state, INFO.closed, INFO.due_at)
 
 
 def test_dialects_put_their_placeholders_and_locks_into_the_shared_statements() -> None:
@@ -64,7 +64,7 @@ def test_times_are_kept_in_each_dialects_form_and_come_back_as_utc() -> None:
 def test_parameters_and_row_mapping_round_trip() -> None:
     params = insert_params(CHANGE, SQLITE)
     assert INFO.due_at is not None
-    assert params == ("k1", "relay", "2.1", "work.w1", False, SQLITE.moment_in(INFO.due_at), 3, 5, "abc", '{"s":1}')
+    assert params == ("k1", "relay", "2.1", "work.w1", False, SQLITE.moment_in(INFO.due_at), 3, 5, "abc", '{"s":1}', "")
     assert info_from(params[:9], SQLITE) == INFO
     assert update_params(CHANGE, SQLITE)[-2:] == ("k1", 2)
     assert insert_params(CHANGE._replace(info=INFO._replace(due_at=None)), SQLITE)[5] is None

@@ -25,6 +25,9 @@ import pytest
 
 from careflow.cases.store import base as store_base
 from careflow.cases.store import units as store_units
+from careflow.cases.store.seal import Sealer
+from careflow.cases.store.sql import ROW_COLUMNS, row_from
+from careflow.cases.store.sqlite import DIALECT as SQLITE
 from careflow.cli.main import main
 from careflow.definitions.loader import refresh
 from careflow.runtime import changes as runtime_changes
@@ -78,9 +81,13 @@ def _evil_cases(tmp: Path, db: str) -> None:
             setattr(module, name, function)
 
 
-def _tampered_row(tmp: Path, db: str) -> None:
+def _tampered_row(tmp: Path, db: str, reseal: bool = False) -> None:
     conn = sqlite3.connect(tmp / "cases.db")
     conn.execute("UPDATE careflow_cases SET process_id = '/etc/passwd' WHERE case_id = 'p1'")
+    if reseal:  # the unkeyed seal recomputed, as an attacker who knows its format would: the id is still no path
+        found = conn.execute(f"SELECT {ROW_COLUMNS} FROM careflow_cases WHERE case_id = 'p1'").fetchone()
+        seal = Sealer().seal(row_from(found, SQLITE))
+        conn.execute("UPDATE careflow_cases SET seal = ? WHERE case_id = 'p1'", (seal,))
     conn.commit()
     conn.close()
 
@@ -88,6 +95,7 @@ def _tampered_row(tmp: Path, db: str) -> None:
 SETUPS: dict[str, Callable[[Path, str], None]] = {
     "evil": _evil_cases,
     "tampered": _tampered_row,
+    "tampered-resealed": lambda tmp, db: _tampered_row(tmp, db, reseal=True),
     "shadow": _case_file("/etc/shadow"),
     "passwd": _case_file("/etc/passwd"),
     "dotdot": _case_file("../../../../etc/passwd"),
@@ -189,7 +197,10 @@ CASES: list[Hostile] = [
             "cannot read a case from"),
     Hostile("import a directory", ("case", "import", "{tmp}", *STORE), 1, "cannot read a case from"),
     Hostile("a stored row naming /etc/passwd", ("case", "show", "p1", *STORE, *READ), 1,
-            "'/etc/passwd' is not a process id", "tampered", absent="root:"),
+            'CF961: case \'p1\' was changed outside careflow: process_id: stored "/etc/passwd"', "tampered",
+            absent="root:"),
+    Hostile("a stored row naming /etc/passwd, its seal recomputed", ("case", "show", "p1", *STORE, *READ), 1,
+            "'/etc/passwd' is not a process id", "tampered-resealed", absent="root:"),
     # -- ids are printed escaped ----------------------------------------------------------------------------
     Hostile("open an id with a newline", ("case", "open", "psht", *STORE, "--as", "ann:nurse", "--id",
                                           "x\nopened forged"), 1, "case id"),
@@ -331,7 +342,7 @@ def test_hostile_command_line(case: Hostile, tmp_path: Path, capsys: pytest.Capt
         assert main(["case", "history", "p1", "--store", db, "--format", "jsonl", *READ]) == 0
         assert len(capsys.readouterr().out.splitlines()) == 1
     # a tampered store, and an old store whose ids today's rules refuse (they no longer replay), fail verify
-    if case.setup not in ("tampered", "evil"):
+    if case.setup not in ("tampered", "tampered-resealed", "evil"):
         assert main(["audit", "verify", "--store", db]) == 0, capsys.readouterr()
     if case.argv[:2] == ("case", "import"):  # a refused import stores nothing
         assert main(["case", "list", "--store", db, *READ]) == 0 and "imported" not in capsys.readouterr().out

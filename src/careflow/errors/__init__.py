@@ -68,6 +68,7 @@ from careflow.errors.stores import (
     StoreDamaged,
     StoreMissing,
     StoreReadOnly,
+    TamperedCase,
 )
 
 __all__ = [
@@ -116,6 +117,7 @@ __all__ = [
     "StoreError",
     "StoreMissing",
     "StoreReadOnly",
+    "TamperedCase",
     "did_you_mean",
     "escape_pointer_token",
     "pointer_join",

@@ -15,6 +15,7 @@ CODES.update({
     "CF958": "store-damaged",
     "CF959": "store-read-only",
     "CF960": "lock-conflict",
+    "CF961": "tampered-case",
 })
 
 
@@ -67,4 +68,22 @@ class LockConflict(StoreError):
     code = "CF960"
 
 
-__all__ = ["InvalidCaseId", "LockConflict", "NotAStore", "StoreDamaged", "StoreMissing", "StoreReadOnly"]
+class TamperedCase(StoreError):
+    """A case row that does not match its seal, or audit rows past its head: the row was changed outside
+    careflow. Raised before any guard runs; nothing was written (no denied entry, version unchanged).
+
+    ``case_id``: the case; ``field``: the first inconsistent field (``state``, ``data.score``, ``audit``, …)."""
+
+    code = "CF961"
+
+    def __init__(self, case_id: str, field: str, detail: str) -> None:
+        super().__init__(f"case '{case_id}' was changed outside careflow: {field}: {detail}; nothing was done",
+                         f"run 'careflow audit verify --case {case_id}' and restore the case from a backup "
+                         "(see 'What a store checks before it acts' in docs/stores.md)")
+        self.case_id = case_id
+        self.field = field
+        self.detail = detail
+
+
+__all__ = ["InvalidCaseId", "LockConflict", "NotAStore", "StoreDamaged", "StoreMissing", "StoreReadOnly",
+           "TamperedCase"]

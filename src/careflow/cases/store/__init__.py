@@ -172,6 +172,10 @@ class CaseStore(Protocol):
     def verify_access(self, case_id: str | None = None) -> Iterator[CaseCheck]:
         """Recompute the access chains (one case or all); one ``CaseCheck`` per case."""
 
+    def reseal(self, new_key: bytes | None) -> int:
+        """Seal every case row with ``new_key`` (start using a key, rotate it, or stop), after checking
+        each row's current seal; returns the number of rows (see docs/stores.md)."""
+
     def transaction(self, lock: Iterable[str] = ()) -> AbstractContextManager[CaseStore]:
         """Group many ``fire``/``create``/``save`` calls into one transaction (all or nothing).
 
@@ -193,7 +197,7 @@ def store_url(url: str | None = None) -> str:
 
 def open_store(url: str | None = None, *, create: bool = True, processes: Iterable[Any] = (),
                resolver: ProcessResolver | None = None, clock: Clock | None = None, identity: Actor | None = None,
-               purpose: str | None = None, log_reads: bool = True) -> CaseStore:
+               purpose: str | None = None, log_reads: bool = True, seal_key: bytes | None = None) -> CaseStore:
     """Open the store at ``url`` (see ``store_url``), applying pending schema migrations.
 
     - ``memory:`` — in this process only (tests);
@@ -213,11 +217,20 @@ def open_store(url: str | None = None, *, create: bool = True, processes: Iterab
     what a read that names no reader (``store.load`` rather than ``store.reader(actor, purpose).load``)
     records (default: actor ``program``, purpose ``not stated``). ``log_reads=False`` records no read
     (benchmarks; a store whose reads are logged elsewhere).
+    ``seal_key``: the application's key for the rows' seals (HMAC-SHA256; default: the file
+    ``$CAREFLOW_SEAL_KEY_FILE`` names, else none: plain SHA-256). Every case row is sealed, and a row that
+    does not match its seal is refused with ``TamperedCase`` before anything acts on it (see "What a store
+    checks before it acts" in docs/stores.md). A keyed store opened without its key, or with another,
+    raises ``StoreError``; the key itself is never stored.
     """
     url = store_url(url)
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if seal_key is None:
+        from careflow.cases.store.seal import key_from_environment
+
+        seal_key = key_from_environment()
     options: dict[str, Any] = {"processes": processes, "resolver": resolver, "clock": clock, "identity": identity,
-                               "purpose": purpose, "log_reads": log_reads}
+                               "purpose": purpose, "log_reads": log_reads, "seal_key": seal_key}
     if scheme == "memory":
         from careflow.cases.store.memory import MemoryStore
 

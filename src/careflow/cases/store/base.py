@@ -10,15 +10,15 @@ interprets a transition.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from careflow.cases.case import Case
 from careflow.cases.children import open_child
-from careflow.cases.store import CaseCheck, CaseInfo, Fired, ProcessResolver
+from careflow.cases.store import CaseInfo, Fired, ProcessResolver
 from careflow.cases.store.access import Reader, person, program, system
-from careflow.cases.store.access_log import AccessLog
+from careflow.cases.store.auditing import StoreAuditing
 from careflow.cases.store.codec import (
     Change,
     Row,
@@ -29,8 +29,8 @@ from careflow.cases.store.codec import (
 )
 from careflow.cases.store.ids import check_case_id, check_stored_id, child_of, shown
 from careflow.cases.store.reader import CaseReader
-from careflow.cases.store.scan import Batch
-from careflow.cases.store.verify import verify_batches
+from careflow.cases.store.seal import Sealer
+from careflow.cases.store.tamper import first_difference, past_head
 from careflow.clock import SYSTEM_CLOCK, Clock
 from careflow.errors import (
     CareflowError,
@@ -39,6 +39,7 @@ from careflow.errors import (
     ConcurrentUpdate,
     InvalidCaseId,
     StoreError,
+    TamperedCase,
     refusal_error,
 )
 from careflow.model.definition import ProcessDefinition
@@ -51,30 +52,28 @@ from careflow.runtime.fields import Snapshot, snapshot_of
 from careflow.runtime.reports import due_reports, parent_link, report_up
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from careflow.history.checkpoint import Checkpoint
+    pass
 
 Run = Callable[[CompiledProcess, Snapshot, datetime], Step]
 
 
-VERIFIER = system("verification")
-CHECKPOINTER = system("checkpoint")
 
 
-class BaseStore(AccessLog):
+class BaseStore(StoreAuditing):
     """The shared half of every store (see the module docstring). Thread-safe: one lock per store."""
 
     def __init__(self, url: str, *, processes: Iterable[ProcessDefinition | CompiledProcess] = (),
                  resolver: ProcessResolver | None = None, clock: Clock | None = None,
-                 identity: Actor | None = None, purpose: str | None = None, log_reads: bool = True) -> None:
+                 identity: Actor | None = None, purpose: str | None = None, log_reads: bool = True,
+                 seal_key: bytes | None = None) -> None:
         self.url = url
         self.clock = clock or SYSTEM_CLOCK
         self._resolver = resolver
         self._processes: dict[tuple[str, str], CompiledProcess] = {}
         for process in processes:
             self.register(process)
-        super().__init__()
+        super().__init__(Sealer(seal_key))
         self._init_access(program(identity, purpose), log_reads)
 
     # -- processes ----------------------------------------------------------------------------------
@@ -333,11 +332,22 @@ class BaseStore(AccessLog):
                                 "store the parent first (or save(parent, spawned=[child])); ids with ':' "
                                 "are kept for the cases handoffs open")
 
-    def _logged(self, case_id: str) -> tuple[Row, list[tuple[int, str, str, str]]]:
-        """The case row and its audit rows up to the row's ``seq``, read in one consistent view."""
+    def _logged(self, case_id: str, check: bool = True) -> tuple[Row, list[tuple[int, str, str, str]]]:
+        """The case row and its audit rows up to the row's ``seq``, read in one consistent view; with
+        ``check``, the row's seal is checked and audit rows past its head refused (``TamperedCase``)."""
         with self._reading():
-            row = self._row(case_id)
-            return row, [r for r in self._history_rows(case_id) if r[0] <= row.seq]
+            row = self._row(case_id, check)
+            rows = self._history_rows(case_id)
+        beyond = past_head(row, rows) if check else None
+        if beyond is not None:
+            raise TamperedCase(case_id, *beyond)
+        return row, [r for r in rows if r[0] <= row.seq]
+
+    def _check(self, row: Row) -> None:
+        """Refuse a row that does not carry its seal, naming its first inconsistent field (the slow path,
+        taken only on a mismatch: the columns against the snapshot, then the log replayed)."""
+        if not self.sealer.check(row):
+            raise TamperedCase(row.case_id, *first_difference(row, self._history_rows(row.case_id), self.process))
 
     def history(self, case_id: str) -> tuple[AuditEntry, ...]:
         return self.read_history(case_id, self.identity)
@@ -346,7 +356,7 @@ class BaseStore(AccessLog):
         check_stored_id(case_id)
         with self._guard():
             self._flush()
-            _, rows = self._logged(case_id)
+            _, rows = self._logged(case_id, check=False)  # the log as stored: nothing acts on the row
             self._record(reader, "history", [case_id])
         return tuple(AuditEntry.from_json(json.loads(r[3])) for r in rows)
 
@@ -373,47 +383,6 @@ class BaseStore(AccessLog):
         """The stored version ``case`` was loaded or last saved at (None if this store does not know it)."""
         mark = self._track.get(case)
         return None if mark is None else mark[0]
-
-    # -- verification -------------------------------------------------------------------------------
-
-    def verify_cases(self, case_id: str | None = None, *, replay: bool = True,
-                     checkpoint: Checkpoint | None = None) -> Iterator[CaseCheck]:
-        if case_id is not None:
-            check_stored_id(case_id)
-        heads = checkpoint.by_case() if checkpoint is not None else {}
-        if case_id is not None:
-            heads = {case_id: heads[case_id]} if case_id in heads else {}
-        seen = False
-        checked: list[str] = []
-        try:
-            for check in verify_batches(self._verify_batches(case_id), self.process, replay, heads):
-                seen = True
-                if check.entries:  # a case a checkpoint names but that is gone was not read
-                    checked.append(check.case_id)
-                yield check
-        finally:
-            self._record(VERIFIER, "verify", checked)  # careflow read these logs: system reads
-        if case_id is not None and not seen:
-            raise CaseNotFound(case_id)  # no case row, no audit row, and no checkpoint naming it
-
-    def checkpoint(self, key: Ed25519PrivateKey, *, created: datetime | None = None) -> Checkpoint:
-        from careflow.cases.store.checkpoints import sign_store
-
-        source = str(getattr(self, "shown", self.url))  # PostgreSQL: the URL without its password
-        signed = sign_store(self._verify_batches(None), key, source=source, created=created or self.clock.now())
-        self._record(CHECKPOINTER, "checkpoint", [h.case_id for h in signed.heads])
-        return signed
-
-    def _verify_batches(self, case_id: str | None) -> Iterator[Batch]:
-        after: str | None = None
-        while True:
-            with self._guard():
-                self._flush()
-                batch = self._scan(after, case_id)
-            yield batch
-            if batch.last is None or case_id is not None:
-                return
-            after = batch.last
 
 
 __all__ = ["BaseStore"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from careflow.cases.case import FORMAT
@@ -26,7 +27,7 @@ _new = tuple.__new__
 
 
 class Row(NamedTuple):
-    """A case row as read from a store."""
+    """A case row as read from a store: every column (``seal``: see ``careflow.cases.store.seal``)."""
 
     case_id: str
     process_id: str
@@ -35,6 +36,10 @@ class Row(NamedTuple):
     seq: int
     head: str
     snapshot: str  # the snapshot JSON
+    state: str = ""
+    closed: bool = False
+    due_at: datetime | None = None
+    seal: str = ""
 
 
 class EntryRow(NamedTuple):
@@ -57,6 +62,7 @@ class Change(NamedTuple):
     snapshot: str
     entries: tuple[EntryRow, ...]
     expected: int | None
+    seal: str = ""  # filled in when the snapshot text is final (``units``), just before the write
 
     @property
     def case_id(self) -> str:
@@ -66,7 +72,7 @@ class Change(NamedTuple):
         """The case row as a read after this change would return it."""
         info = self.info
         return Row(info.case_id, info.process_id, info.process_version, info.version, info.seq, info.head,
-                   self.snapshot)
+                   self.snapshot, info.state, info.closed, info.due_at, self.seal)
 
 
 def dumps(obj: Any) -> str:

@@ -15,6 +15,7 @@ from careflow.cases.store.access import AccessRow
 from careflow.cases.store.base import BaseStore
 from careflow.cases.store.codec import Change, EntryRow, Row
 from careflow.cases.store.scan import BATCH, AuditRecord, Batch, CaseRecord, batch_of, upto
+from careflow.cases.store.seal import Sealer
 from careflow.errors import CaseExists, ConcurrentUpdate
 
 
@@ -92,10 +93,10 @@ class MemoryStore(BaseStore):
     def _scan(self, after: str | None, only: str | None = None) -> Batch:
         if only is not None:
             found = self._cases.get(only)
-            return Batch([] if found is None else [CaseRecord(*found.info, found.snapshot)],
+            return Batch([] if found is None else [CaseRecord(*found.info, found.snapshot, found.seal)],
                          [AuditRecord(*e) for e in self._audit.get(only, ())], None)
         ids = sorted(i for i in self._cases if after is None or i > after)[:BATCH]
-        cases = [CaseRecord(*self._cases[i].info, self._cases[i].snapshot) for i in ids]
+        cases = [CaseRecord(*self._cases[i].info, self._cases[i].snapshot, self._cases[i].seal) for i in ids]
         last = upto(cases)
         logged = sorted(i for i, v in self._audit.items() if v and (after is None or i > after)
                         and (last is None or i <= last))
@@ -126,6 +127,16 @@ class MemoryStore(BaseStore):
 
     def _access_ids(self) -> list[str]:
         return sorted(set(self._access) | set(self._access_head))
+
+    def reseal(self, new_key: bytes | None) -> int:
+        """Seal every case with ``new_key`` (see ``CaseStore.reseal``); the rows' seals are checked first."""
+        new = Sealer(new_key)
+        with self._guard():
+            for ch in self._cases.values():
+                self._check(ch.row())
+            self._cases = {k: ch._replace(seal=new.seal(ch.row())) for k, ch in self._cases.items()}
+        self.sealer = new
+        return len(self._cases)
 
     def tamper(self, case_id: str, seq: int, entry: str) -> None:
         """Replace an audit row's entry JSON behind the store's back (tests of ``verify``)."""

@@ -7,6 +7,10 @@ careflow knows was written by a newer careflow and is refused before anything is
 program cannot know which invariants the newer schema relies on.
 
 Migrations are append-only: never edit a released one, add the next version instead.
+
+Version 2 adds the rows' seals (``careflow.cases.store.seal``) and seals every existing row as it
+stands: it trusts the current rows, so run ``careflow audit verify`` before upgrading. With a seal key
+given when it runs, the rows are sealed with that key and its fingerprint recorded.
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ from careflow.errors import SchemaTooNew, StoreDamaged, StoreMissing, StoreReadO
 
 
 class Migration(NamedTuple):
+    """``reseal``: after the statements, seal every case row as it stands (``SQLStore._reseal_all``)."""
+
     version: int
     description: str
     statements: tuple[str, ...]
+    reseal: bool = False
 
 
 VERSION_TABLE = "careflow_schema"
@@ -58,6 +65,10 @@ SQLITE: tuple[Migration, ...] = (
            BEGIN SELECT RAISE(ABORT, 'careflow_audit is append-only: DELETE refused'); END""",
     )),
     Migration(2, "access log: who read which case, when and why", SQLITE_ACCESS),
+    Migration(3, "row seals, settings", (
+        "ALTER TABLE careflow_cases ADD COLUMN seal TEXT NOT NULL DEFAULT ''",  # see careflow.cases.store.seal
+        "CREATE TABLE careflow_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ), reseal=True),
 )
 
 POSTGRES: tuple[Migration, ...] = (
@@ -98,6 +109,10 @@ POSTGRES: tuple[Migration, ...] = (
            FOR EACH STATEMENT EXECUTE FUNCTION careflow_audit_append_only()""",
     )),
     Migration(2, "access log: who read which case, when and why", POSTGRES_ACCESS),
+    Migration(3, "row seals, settings", (
+        "ALTER TABLE careflow_cases ADD COLUMN seal text NOT NULL DEFAULT ''",
+        "CREATE TABLE careflow_settings (name text PRIMARY KEY, value text NOT NULL)",
+    ), reseal=True),
 )
 
 

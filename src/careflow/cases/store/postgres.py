@@ -38,6 +38,8 @@ from careflow.cases.store.sql import (
     Dialect,
     SQLStore,
     columns,
+    past_head_error,
+    row_from,
     update_params,
 )
 from careflow.errors import ConcurrentUpdate, LockConflict, StoreDamaged, StoreError, StoreReadOnly
@@ -49,12 +51,12 @@ _NOWAIT_PAUSES = (0.0, 0.002, 0.005, 0.01, 0.02, 0.04)  # seconds: at most ~80 m
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _INSERT = (
     f"INSERT INTO careflow_cases ({CASE_COLUMNS}) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
-    "%s::text[], %s::bool[], %s::timestamptz[], %s::bigint[], %s::bigint[], %s::text[], %s::text[])")
+    "%s::text[], %s::bool[], %s::timestamptz[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[])")
 _UPDATE = (  # parameters as sql.update_params gives them
     "UPDATE careflow_cases c SET state = x.state, closed = x.closed, due_at = x.due_at, version = x.version, "
-    "seq = x.seq, head = x.head, snapshot = x.snapshot "
+    "seq = x.seq, head = x.head, snapshot = x.snapshot, seal = x.seal "
     "FROM unnest(%b::text[], %b::bool[], %b::timestamptz[], %b::bigint[], %b::bigint[], %b::text[], %b::text[], "
-    f"%b::text[], %b::bigint[]) AS x({UPDATED_COLUMNS}, case_id, expected) "
+    f"%b::text[], %b::text[], %b::bigint[]) AS x({UPDATED_COLUMNS}, case_id, expected) "
     "WHERE c.case_id = x.case_id AND c.version = x.expected RETURNING c.case_id")
 _AUDIT_INSERT = (
     f"INSERT INTO careflow_audit ({AUDIT_COLUMNS}) "
@@ -143,6 +145,7 @@ class PostgresStore(PGAccess, SQLStore):
             check_tables(version, {r[0] for r in found}, where, create=create, read_only=False)
             if version < POSTGRES[-1].version:
                 self._migrate()
+            self._check_key(where, True)
         except psycopg.Error as exc:
             raise (self._translate(exc) or StoreError(str(exc))) from exc
 
@@ -165,6 +168,8 @@ class PostgresStore(PGAccess, SQLStore):
             for migration in pending(self._schema_version(), POSTGRES, self.shown):
                 for statement in migration.statements:
                     conn.execute(statement)
+                if migration.reseal:
+                    self._reseal_all()
                 conn.execute(f"INSERT INTO {VERSION_TABLE} VALUES (%s, %s, %s)",
                              (migration.version, migration.description, datetime.now(UTC)))
 
@@ -234,10 +239,13 @@ class PostgresStore(PGAccess, SQLStore):
             ch = changes[0]
             e = ch.entries
             head = update_params(ch, DIALECT)
-            if len(e) == 1:
-                cur = self._conn.execute(_FIRE_ONE, (*head, *e[0][1:]))
-            else:
-                cur = self._conn.execute(_FIRE, (*head, *columns(e)[1:]))  # the entries' columns but case_id
+            try:
+                if len(e) == 1:
+                    cur = self._conn.execute(_FIRE_ONE, (*head, *e[0][1:]))
+                else:
+                    cur = self._conn.execute(_FIRE, (*head, *columns(e)[1:]))  # the entries' columns but case_id
+            except pgerrors.UniqueViolation as exc:  # the update matched (one statement): rows past the head
+                raise past_head_error(ch) from exc
             if cur.rowcount != len(e):
                 row = self._read(ch.case_id, False)
                 stale = ConcurrentUpdate(ch.case_id, ch.expected or 0, None if row is None else row.version)
@@ -285,7 +293,7 @@ class PostgresStore(PGAccess, SQLStore):
                 conn.execute("ROLLBACK TO SAVEPOINT careflow_lock")
                 continue
             conn.execute("RELEASE SAVEPOINT careflow_lock")
-            return None if found is None else Row(*found)
+            return None if found is None else row_from(found, self.dialect)
         if self._flushed:
             raise LockConflict(f"case {shown(case_id)} is locked by another transaction, and this one already "
                                "sent changes to cases after it in id order (nothing is committed)",

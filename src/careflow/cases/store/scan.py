@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 #: Case rows per batch.
 BATCH = 500
 
-CASE_SCAN = ("SELECT case_id, process_id, process_version, state, closed, due_at, version, seq, head, snapshot "
-             "FROM careflow_cases")
+CASE_SCAN = ("SELECT case_id, process_id, process_version, state, closed, due_at, version, seq, head, snapshot, "
+             "seal FROM careflow_cases")
 AUDIT_SCAN = "SELECT case_id, seq, hash, prev_hash, kind, time, entry FROM careflow_audit"
 
 
@@ -32,6 +32,7 @@ class CaseRecord(NamedTuple):
     seq: Any
     head: Any
     snapshot: Any
+    seal: Any = ""
 
 
 class AuditRecord(NamedTuple):

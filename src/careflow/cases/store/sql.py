@@ -11,19 +11,21 @@ connection, transactions and migrations.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any, ClassVar
 
 from careflow.cases.store import CaseInfo
 from careflow.cases.store.base import BaseStore
 from careflow.cases.store.codec import Change, EntryRow, Row
-from careflow.errors import CaseExists, ConcurrentUpdate
+from careflow.cases.store.seal import KEY_FILE_VARIABLE, Sealer, key_problem
+from careflow.errors import CaseExists, ConcurrentUpdate, StoreError, TamperedCase
 
 INFO_COLUMNS = "case_id, process_id, process_version, state, closed, due_at, version, seq, head"
-CASE_COLUMNS = f"{INFO_COLUMNS}, snapshot"
-ROW_COLUMNS = "case_id, process_id, process_version, version, seq, head, snapshot"
+CASE_COLUMNS = f"{INFO_COLUMNS}, snapshot, seal"
+ROW_COLUMNS = "case_id, process_id, process_version, version, seq, head, snapshot, state, closed, due_at, seal"
 AUDIT_COLUMNS = "case_id, seq, hash, prev_hash, kind, time, entry"
-UPDATED_COLUMNS = "state, closed, due_at, version, seq, head, snapshot"  # the order of ``update_params``
+UPDATED_COLUMNS = "state, closed, due_at, version, seq, head, snapshot, seal"  # the order of ``update_params``
 
 # Written with '?' placeholders; a dialect puts its own in (see ``Dialect.sql``).
 READ = f"SELECT {ROW_COLUMNS} FROM careflow_cases WHERE case_id = ?"
@@ -31,9 +33,16 @@ HISTORY = "SELECT seq, hash, prev_hash, entry FROM careflow_audit WHERE case_id 
 CASE_IDS = "SELECT case_id FROM careflow_cases ORDER BY case_id"
 LOGGED_IDS = "SELECT DISTINCT case_id FROM careflow_audit ORDER BY case_id"
 SELECT = f"SELECT {INFO_COLUMNS} FROM careflow_cases"
-INSERT_CASE = f"INSERT INTO careflow_cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_CASE = f"INSERT INTO careflow_cases ({CASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 UPDATE_CASE = ("UPDATE careflow_cases SET state = ?, closed = ?, due_at = ?, version = ?, seq = ?, head = ?, "
-               "snapshot = ? WHERE case_id = ? AND version = ?")
+               "snapshot = ?, seal = ? WHERE case_id = ? AND version = ?")
+# The migration that seals existing rows reads them a page at a time, in id order.
+ROWS_AFTER = f"SELECT {ROW_COLUMNS} FROM careflow_cases WHERE case_id > ? ORDER BY case_id LIMIT 1000"
+SET_SEAL = "UPDATE careflow_cases SET seal = ? WHERE case_id = ?"
+KEY_SETTING = "seal_key_fingerprint"  # in careflow_settings: the fingerprint of a keyed store's seal key
+DROP_KEY = "DELETE FROM careflow_settings WHERE name = ?"
+READ_KEY = "SELECT value FROM careflow_settings WHERE name = ?"
+WRITE_KEY = "INSERT INTO careflow_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
 INSERT_ENTRY = f"INSERT INTO careflow_audit ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
@@ -87,6 +96,14 @@ class Dialect:
         return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
+def past_head_error(change: Change) -> TamperedCase:
+    """A write of ``change`` found its first entry's seq already taken although the case row was at the
+    version read: audit rows were appended past the head behind careflow's back."""
+    seq = change.entries[0].seq
+    return TamperedCase(change.case_id, "audit", f"an audit row already holds seq {seq}, past the head "
+                                                 f"(seq {seq - 1}): the log was extended outside careflow")
+
+
 def columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
     """Rows turned into one list per column (the parameters of a columnar statement)."""
     return [list(column) for column in zip(*rows, strict=True)]
@@ -96,15 +113,26 @@ def insert_params(change: Change, dialect: Dialect) -> tuple[Any, ...]:
     """The parameters of ``INSERT_CASE`` for a new case."""
     info = change.info
     due = None if info.due_at is None else dialect.moment_in(info.due_at)
-    return (*info[:5], due, *info[6:], change.snapshot)
+    return (*info[:5], due, *info[6:], change.snapshot, change.seal)
 
 
 def update_params(change: Change, dialect: Dialect) -> tuple[Any, ...]:
     """The parameters of ``UPDATE_CASE``: the ``UPDATED_COLUMNS``, then the case id and the expected version."""
     info = change.info
     due = None if info.due_at is None else dialect.moment_in(info.due_at)
-    return (info.state, info.closed, due, info.version, info.seq, info.head, change.snapshot, info.case_id,
-            change.expected)
+    return (info.state, info.closed, due, info.version, info.seq, info.head, change.snapshot, change.seal,
+            info.case_id, change.expected)
+
+
+def row_from(found: Sequence[Any], dialect: Dialect) -> Row:
+    """A ``Row`` from a row of ``READ`` (``ROW_COLUMNS``). A value of the wrong type (SQLite keeps what it
+    is given) is kept as it is: its seal cannot match, so the store refuses the row (``TamperedCase``)."""
+    closed, due = found[8], found[9]
+    if due is not None:
+        with suppress(TypeError, ValueError, OverflowError):
+            due = dialect.moment_out(due)
+    return Row(found[0], found[1], found[2], found[3], found[4], found[5], found[6], found[7],
+               bool(closed) if closed in (0, 1) else closed, due, found[10])
 
 
 def info_from(row: Sequence[Any], dialect: Dialect) -> CaseInfo:
@@ -124,7 +152,7 @@ class SQLStore(BaseStore):
     def _read(self, case_id: str, lock: bool) -> Row | None:
         d = self.dialect
         found = self._conn.execute(d.read_locked if lock else d.read, (case_id,)).fetchone()
-        return None if found is None else Row(*found)
+        return None if found is None else row_from(found, d)
 
     def _history_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
         return list(self._conn.execute(self.dialect.history, (case_id,)).fetchall())
@@ -164,8 +192,79 @@ class SQLStore(BaseStore):
                 self._conn.execute(d.insert_entries, columns(entries))
             else:
                 self._conn.cursor().executemany(d.insert_entries, entries)
-        except d.duplicate as exc:  # a seq already taken: someone else extended this log
-            raise ConcurrentUpdate(entries[0].case_id, changes[0].expected or 0, None) from exc
+        except d.duplicate as exc:  # the rows were ours (versions matched), yet a seq is taken: rows past the head
+            raise self._past_head([c for c in changes if c.entries], d.key_detail(exc)) from exc
+
+    def _past_head(self, changes: Sequence[Change], detail: str) -> TamperedCase:
+        """The error for audit rows found past the head of one of ``changes`` (which one: the driver's key
+        detail says, else the case whose stored rows differ from the ones being written)."""
+        culprit = next((c for c in changes if f"({c.case_id}, " in detail), None)
+        if culprit is None and len(changes) > 1 and not self.dialect.columnar:  # SQLite: the transaction goes on
+            for c in changes:
+                ours = {e.seq: e.hash for e in c.entries}
+                found = self._conn.execute(self.dialect.sql("SELECT seq, hash FROM careflow_audit WHERE case_id = ? "
+                                                            "AND seq >= ?"), (c.case_id, min(ours))).fetchall()
+                if any(ours.get(seq) != h for seq, h in found):
+                    culprit = c
+                    break
+        return past_head_error(culprit or changes[0])
+
+    def _reseal_all(self) -> None:
+        """Seal every case row as it stands (the migration that adds seals: it trusts the current rows),
+        and record the key's fingerprint when there is a key."""
+        self._reseal_rows(self.sealer, False)
+        if self.sealer.fingerprint is not None:
+            self._conn.execute(self.dialect.sql(WRITE_KEY), (KEY_SETTING, self.sealer.fingerprint))
+
+    def _reseal_rows(self, new: Sealer, check: bool) -> int:
+        """Give every case row ``new``'s seal, a page at a time in id order; with ``check``, each row's
+        current seal is checked first (``TamperedCase``). The caller holds the transaction."""
+        d, last, count = self.dialect, "", 0
+        while True:
+            rows = [row_from(r, d) for r in self._conn.execute(d.sql(ROWS_AFTER), (last,)).fetchall()]
+            if not rows:
+                return count
+            for row in rows if check else ():
+                self._check(row)
+            self._conn.cursor().executemany(d.sql(SET_SEAL), [(new.seal(r), r.case_id) for r in rows])
+            last, count = rows[-1].case_id, count + len(rows)
+
+    def reseal(self, new_key: bytes | None) -> int:
+        """Seal every case row with ``new_key`` instead of the store's key (start using a key, change it,
+        or stop using one), in one transaction; returns the number of rows. Each row's current seal is
+        checked first: a row that fails raises ``TamperedCase`` and nothing changes. Run ``careflow audit
+        verify`` first, too: the seal does not prove that a row agrees with its log."""
+        new = Sealer(new_key)
+        with self._guard():
+            if self._tx:
+                raise StoreError("reseal runs in a transaction of its own", "call it outside store.transaction()")
+            self._begin()
+            try:
+                count = self._reseal_rows(new, True)
+                self._conn.execute(self.dialect.sql(DROP_KEY), (KEY_SETTING,))
+                if new.fingerprint is not None:
+                    self._conn.execute(self.dialect.sql(WRITE_KEY), (KEY_SETTING, new.fingerprint))
+                self._commit()
+            except BaseException:
+                self._rollback()
+                raise
+        self.sealer = new
+        return count
+
+    def _check_key(self, where: str, writable: bool) -> None:
+        """Refuse to open a keyed store without its key (or with another), or an unkeyed one that has
+        cases with a key; a new keyed store records its key's fingerprint."""
+        d = self.dialect
+        for attempt in (1, 2):
+            found = self._conn.execute(d.sql(READ_KEY), (KEY_SETTING,)).fetchone()
+            has_cases = self._conn.execute("SELECT 1 FROM careflow_cases LIMIT 1").fetchone() is not None
+            problem = key_problem(self.sealer, None if found is None else found[0], has_cases)
+            if problem is not None:
+                raise StoreError(f"{where}: {problem}", "give the store's key (open_store(url, seal_key=...) or "
+                                 f"${KEY_FILE_VARIABLE}); see 'What a store checks before it acts' in docs/stores.md")
+            if found is not None or not self.sealer.keyed or not writable or attempt == 2:
+                return
+            self._conn.execute(d.sql(WRITE_KEY), (KEY_SETTING, self.sealer.fingerprint))  # then read it back
 
     def _insert_cases(self, new: Sequence[Change]) -> None:
         d = self.dialect
@@ -190,4 +289,4 @@ class SQLStore(BaseStore):
 
 
 __all__ = ["AUDIT_COLUMNS", "CASE_COLUMNS", "INFO_COLUMNS", "ROW_COLUMNS", "UPDATED_COLUMNS", "Dialect", "SQLStore",
-           "columns", "info_from", "insert_params", "update_params"]
+           "columns", "info_from", "insert_params", "past_head_error", "row_from", "update_params"]

@@ -189,13 +189,14 @@ class SQLiteStore(SQLAccess, SQLStore):
             if todo and version and self.read_only:
                 raise StoreReadOnly(f"{self.path} has careflow schema version {version} and needs an upgrade, "
                                     "but it is read-only", "open it once where it may be written")
-            if self.read_only:
-                return
-            if self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(f"PRAGMA synchronous={synchronous}")
-            if todo:
-                self._migrate()
+            if not self.read_only:
+                if self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute(f"PRAGMA synchronous={synchronous}")
+                if todo:
+                    self._migrate()
+            if version or not self.read_only:
+                self._check_key(str(self.path), not self.read_only)
         except sqlite3.Error as exc:
             raise (self._translate(exc) or StoreError(str(exc))) from exc
 
@@ -221,6 +222,8 @@ class SQLiteStore(SQLAccess, SQLStore):
             for migration in pending(self._schema_version(), SQLITE, str(self.path)):
                 for statement in migration.statements:
                     conn.execute(statement)
+                if migration.reseal:
+                    self._reseal_all()
                 conn.execute(f"INSERT INTO {VERSION_TABLE} VALUES (?, ?, ?)",
                              (migration.version, migration.description, datetime.now(UTC).isoformat()))
             conn.execute("COMMIT")

@@ -20,7 +20,8 @@ from careflow.cases.store import CaseInfo
 from careflow.cases.store.codec import Change, EntryRow, Row, dumps, snapshot_json
 from careflow.cases.store.ids import check_stored_id
 from careflow.cases.store.scan import Batch
-from careflow.errors import CareflowError, CaseExists, CaseNotFound, StoreError
+from careflow.cases.store.seal import Sealer
+from careflow.errors import CareflowError, CaseExists, CaseNotFound, StoreError, TamperedCase
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.fields import Snapshot
 
@@ -30,7 +31,8 @@ class StoreUnits:
 
     url: str
 
-    def __init__(self) -> None:
+    def __init__(self, sealer: Sealer | None = None) -> None:
+        self.sealer = sealer or Sealer()  # the store's seals: keyed or not (see careflow.cases.store.seal)
         self._lock = threading.RLock()
         self._tx = 0  # depth of transaction() blocks
         self._pending: dict[str, Change] = {}  # inside transaction(): writes not yet sent (merged per case)
@@ -136,22 +138,37 @@ class StoreUnits:
         finally:
             self._unit_end(ok)
 
-    def _row(self, case_id: str) -> Row:
+    def _row(self, case_id: str, check: bool = True) -> Row:
+        """The case row; read from the database (not from this transaction's own writes), its seal is
+        checked first unless ``check`` is off (``TamperedCase``: see ``_check``)."""
         if self._tx:
             row = self._cache.get(case_id)
             if row is None:
                 row = self._read(case_id, True)
-                if row is not None:
-                    self._cache[case_id] = row
+                if row is not None and check:
+                    self._check(row)
+                    self._cache[case_id] = row  # checked when first read; later reads are this block's own
         else:
             row = self._read(case_id, False)
+            if row is not None and check:
+                self._check(row)
         if row is None:
             raise CaseNotFound(case_id)
         return row
 
+    def _check(self, row: Row) -> None:
+        """Raise ``TamperedCase`` unless ``row`` carries its seal (``BaseStore`` names the field)."""
+        if not self.sealer.check(row):
+            raise TamperedCase(row.case_id, "seal", "the row does not match its seal")
+
+    def _sealed(self, changes: Sequence[Change]) -> list[Change]:
+        """``changes`` with their seals, once their snapshot texts are final."""
+        seal = self.sealer.seal
+        return [ch._replace(seal=seal(ch.row())) for ch in changes]
+
     def _write(self, changes: Sequence[Change]) -> None:
         if not self._tx:
-            self._unit_write(changes)
+            self._unit_write(self._sealed(changes))
             return
         for ch in changes:  # write-back: one UPDATE per case at commit, however many fires it saw
             earlier = self._pending.get(ch.case_id)
@@ -176,7 +193,7 @@ class StoreUnits:
                 ch = ch._replace(snapshot=dumps(snapshot_json(compiled, snap)))
                 self._cache[ch.case_id] = self._cache[ch.case_id]._replace(snapshot=ch.snapshot)
             changes.append(ch)
-        self._apply(changes)
+        self._apply(self._sealed(changes))
         self._pending.clear()
         self._pending_entries.clear()
 
@@ -196,6 +213,7 @@ class StoreUnits:
             if case_id not in self._cache:
                 row = self._read(check_stored_id(case_id), True)
                 if row is not None:
+                    self._check(row)
                     self._cache[case_id] = row
 
     @contextmanager

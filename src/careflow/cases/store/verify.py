@@ -21,6 +21,7 @@ from careflow.cases.case import Case
 from careflow.cases.store import CaseCheck, Problem
 from careflow.cases.store.codec import Row, case_text, decode
 from careflow.cases.store.scan import AuditRecord, Batch, CaseRecord
+from careflow.cases.store.seal import Sealer
 from careflow.errors import CareflowError
 from careflow.history.checkpoint import Head, since
 from careflow.runtime.audit import GENESIS, JSON_FIELDS, AuditEntry, entry_hash
@@ -33,7 +34,7 @@ _KEYS = frozenset(JSON_FIELDS)
 
 
 def verify_batches(batches: Iterable[Batch], process: Finder | None, replay: bool,
-                   heads: Mapping[str, Head]) -> Iterator[CaseCheck]:
+                   heads: Mapping[str, Head], sealer: Sealer | None = None) -> Iterator[CaseCheck]:
     """One verdict per case in ``batches`` (audit rows whose case row is gone included), then one per case
     of the checkpoint ``heads`` that was not seen at all (deleted: case row and every audit row)."""
     remaining = dict(heads)
@@ -45,7 +46,7 @@ def verify_batches(batches: Iterable[Batch], process: Finder | None, replay: boo
         for case_id in sorted(records.keys() | logs.keys()):
             head = remaining.pop(case_id, None)
             try:
-                yield check_case(case_id, records.get(case_id), logs.get(case_id, []), process, replay, head)
+                yield check_case(case_id, records.get(case_id), logs.get(case_id, []), process, replay, head, sealer)
             except Exception as exc:
                 yield CaseCheck.of(case_id, len(logs.get(case_id, [])),
                                    [Problem("unreadable", f"cannot be checked: {type(exc).__name__}: {exc}")])
@@ -54,21 +55,31 @@ def verify_batches(batches: Iterable[Batch], process: Finder | None, replay: boo
                                                 "the case row and every audit row are gone")])
 
 
+def _sealed_row(record: CaseRecord) -> Row:
+    """The ``Row`` a seal covers, from a scanned case row (values of the wrong type stay: they fail the seal)."""
+    return Row(record.case_id, record.process_id, record.process_version, record.version, record.seq, record.head,
+               record.snapshot, record.state, record.closed, record.due_at, record.seal)
+
+
 def _text_id(value: Any) -> str:
     return value if isinstance(value, str) else value.decode("utf-8", "surrogateescape") \
         if isinstance(value, bytes) else str(value)
 
 
 def check_case(case_id: str, record: CaseRecord | None, audit: Sequence[AuditRecord], process: Finder | None,
-               replay: bool = True, head: Head | None = None) -> CaseCheck:
+               replay: bool = True, head: Head | None = None, sealer: Sealer | None = None) -> CaseCheck:
     """The verdict on one case: ``record`` its case row (None: gone), ``audit`` its audit rows by seq,
-    ``process`` what finds its process (None: skip the checks that need it), ``head`` its checkpoint head."""
+    ``process`` what finds its process (None: skip the checks that need it), ``head`` its checkpoint head,
+    ``sealer`` what checks the row's seal (None: not checked)."""
     problems: list[Problem] = []
     entries = [_entry(row, case_id, problems) for row in audit]
     _chain(audit, entries, problems)
     if record is None:
         problems.append(Problem("row-missing", f"the case row is gone, but {len(audit)} audit entries remain"))
     else:
+        if sealer is not None and not sealer.check(_sealed_row(record)):
+            problems.append(Problem("seal-mismatch", "the case row does not match its seal: its snapshot or a column "
+                                    "was changed outside careflow (or it was sealed with another key)", None, "seal"))
         _row(record, audit, entries, problems, process, replay)
     if head is not None:
         found = since(head, len(audit), _hash_at(audit, entries, head.entries - 1))
