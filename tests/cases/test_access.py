@@ -295,7 +295,7 @@ def test_a_store_of_schema_version_1_gains_the_access_log(tmp_path: Any, clock: 
         started(store, clock)
         store.reader(NURSE, "treatment").load("k1")
         assert _reads(store) == [("nora", ("employee", "nurse"), "treatment", "load", "person")]
-    assert raw_sql(url, f"SELECT max(version) FROM {VERSION_TABLE}") == [(2,)]
+    assert raw_sql(url, f"SELECT max(version) FROM {VERSION_TABLE}") == [(len(SQLITE),)]
 
 
 def test_the_example_in_docs_records_md_runs(tmp_path: Any) -> None:

@@ -28,5 +28,5 @@ def test_an_edited_case_is_refused_with_cf961(capsys: pytest.CaptureFixture[str]
     code, _, err = cf(capsys, "case", "fire", "t1", "urgent", *common)
     assert code == 1 and "CF961" in err and "data.score: stored 9, the log gives 3" in err
     monkeypatch.delenv(KEY_FILE_VARIABLE)
-    code, _, err = cf(capsys, "case", "list", "--store", db)
+    code, _, err = cf(capsys, "case", "list", "--store", db, "--purpose", "cli test")
     assert code == 1 and "sealed with a key, and none was given" in err and KEY_FILE_VARIABLE in err

@@ -11,6 +11,7 @@ from typing import Any
 
 from careflow.cases.case import Case
 from careflow.cases.store.codec import change, entry_row
+from careflow.cases.store.seal import Sealer
 from careflow.cases.store.sql import insert_params
 
 DROP_SQLITE = ("DROP TRIGGER IF EXISTS careflow_audit_no_update", "DROP TRIGGER IF EXISTS careflow_audit_no_delete")
@@ -47,9 +48,10 @@ def forge(url: str, case: Case) -> None:
     else:
         from careflow.cases.store.postgres import DIALECT
     made = change(case.compiled, case.snapshot, case.history, 1, None)
+    made = made._replace(seal=Sealer().seal(made.row()))  # the attacker knows the format: an unkeyed seal fits
     attack(url, "DELETE FROM careflow_audit WHERE case_id = ?", case.case_id)
     attack(url, "DELETE FROM careflow_cases WHERE case_id = ?", case.case_id)
-    attack(url, "INSERT INTO careflow_cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", *insert_params(made, DIALECT))
+    attack(url, "INSERT INTO careflow_cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", *insert_params(made, DIALECT))
     for entry in case.history:
         attack(url, "INSERT INTO careflow_audit VALUES (?, ?, ?, ?, ?, ?, ?)", *entry_row(entry))
 
@@ -61,4 +63,4 @@ def case_row(url: str, case_id: str) -> list[Any]:
 
 def put_row(url: str, row: list[Any]) -> None:
     attack(url, "DELETE FROM careflow_cases WHERE case_id = ?", row[0])
-    attack(url, "INSERT INTO careflow_cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", *row)
+    attack(url, "INSERT INTO careflow_cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", *row)

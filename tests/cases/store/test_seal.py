@@ -168,11 +168,12 @@ def test_the_key_file_from_the_environment(tmp_path: Path, sqlite_url: str, cloc
 # -- the migration --------------------------------------------------------------------------------------
 
 
-def _as_version_1(url: str) -> None:
-    """Take a store back to schema version 1: no seals, no settings (as an older careflow left it)."""
+def _before_seals(url: str) -> None:
+    """Take a store back to the schema version before seals: no seals, no settings (as an older careflow
+    left it)."""
     raw_sql(url, "ALTER TABLE careflow_cases DROP COLUMN seal")
     raw_sql(url, "DROP TABLE careflow_settings")
-    raw_sql(url, "DELETE FROM careflow_schema WHERE version = 2")
+    raw_sql(url, "DELETE FROM careflow_schema WHERE version = 3")
 
 
 @pytest.mark.parametrize("key", [None, KEY], ids=["unkeyed", "keyed"])
@@ -184,7 +185,7 @@ def test_the_migration_seals_existing_rows(durable_url: str, clock: ManualClock,
         for n in range(3, 1500):  # more than one page of the migration
             store.create(Case.open(TRIAGE, f"t{n}", actor=NURSE, clock=clock))
     store.close()
-    _as_version_1(durable_url)
+    _before_seals(durable_url)
     store = opened(durable_url, clock, key)
     assert raw_sql(durable_url, "SELECT count(*) FROM careflow_cases WHERE seal = ''") == [(0,)]
     assert store.load("t1").data["score"] == 3
