@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from careflow.history.jsonl import JsonLinesFile
+from careflow.history.entries import COMMITS
 from careflow.history.reader import ABSENT, EPOCH, Entry, History, from_entries, open_history, read_history
 from careflow.history.report import Divergence, entry_json, final_checks, mismatch, refusal
 from careflow.model.definition import ProcessDefinition
+from careflow.runtime import commitments
 from careflow.runtime.audit import GENESIS, AuditEntry, canonical_bytes, cook
 from careflow.runtime.changes import action_failed, assign, due_at, open_case, tick
 from careflow.runtime.compiled import Actor, CompiledProcess, Resolver, compile
@@ -337,6 +339,11 @@ def _chain(i: int, e: Entry, head: str, text: str | None, p: Entry) -> tuple[str
     if prev is not ABSENT and prev != head:
         return "link-broken", (f"entry {i}: prev_hash does not point at the entry before it "
                                "(an entry removed, inserted or reordered?)")
+    commits = e[COMMITS] if len(e) > COMMITS else None
+    if type(commits) is tuple:
+        wrong = commitments.problem(e[E_DATA] if e[E_DATA] is not ABSENT else None, commits)
+        if wrong is not None:
+            return "hash-mismatch", f"entry {i}: hash does not match its content: {wrong}"
     if text is not None and _line_hash_ok(text, recorded):
         return None
     try:
@@ -357,7 +364,10 @@ def _line_hash_ok(text: str, recorded: str) -> bool:
     at = text.find(needle)
     if at < 0:
         return False
-    return hashlib.sha256((text[:at] + text[at + len(needle):]).encode("utf-8")).hexdigest() == recorded
+    rest = text[at + len(needle):]
+    if rest.startswith(',"values":'):  # a committed entry's kept values follow its hash (checked apart)
+        rest = "}"
+    return hashlib.sha256((text[:at] + rest).encode("utf-8")).hexdigest() == recorded
 
 
 def _sealed_log(log: Sequence[Entry], recorded: Sequence[Entry]) -> tuple[Entry, ...]:
@@ -365,7 +375,7 @@ def _sealed_log(log: Sequence[Entry], recorded: Sequence[Entry]) -> tuple[Entry,
     out = []
     prev = GENESIS
     for p, e in zip(log, recorded, strict=True):
-        out.append((*p[:E_PREV_HASH], prev, e[E_HASH]))
+        out.append((*p[:E_PREV_HASH], prev, e[E_HASH], e[COMMITS] if len(e) > COMMITS else None))
         prev = e[E_HASH]
     return tuple(out)
 

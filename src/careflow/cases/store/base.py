@@ -28,6 +28,7 @@ from careflow.cases.store.codec import (
 )
 from careflow.cases.store.ids import check_case_id, check_stored_id, child_of, shown
 from careflow.cases.store.units import StoreUnits
+from careflow.cases.store.values import with_values
 from careflow.cases.store.verify import check_case
 from careflow.clock import SYSTEM_CLOCK, Clock
 from careflow.errors import (
@@ -261,7 +262,8 @@ class BaseStore(StoreUnits):
         """The case row and its audit rows up to the row's ``seq``, read in one consistent view."""
         with self._reading():
             row = self._row(case_id)
-            return row, [r for r in self._history_rows(case_id) if r[0] <= row.seq]
+            rows = [r for r in self._history_rows(case_id) if r[0] <= row.seq]
+            return row, with_values(rows, self._value_rows(case_id))
 
     def history(self, case_id: str) -> tuple[AuditEntry, ...]:
         check_stored_id(case_id)

@@ -56,6 +56,18 @@ SQLITE: tuple[Migration, ...] = (
         """CREATE TRIGGER careflow_audit_no_delete BEFORE DELETE ON careflow_audit
            BEGIN SELECT RAISE(ABORT, 'careflow_audit is append-only: DELETE refused'); END""",
     )),
+    # Values of committed entries (scheme 2), beside the log: a redaction deletes the row, never an entry.
+    # Entries written before this version keep scheme 1 (raw values in the entry): see docs/audit.md.
+    Migration(2, "values of committed entries beside the audit log", (
+        """CREATE TABLE careflow_values (
+            case_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            field TEXT NOT NULL,
+            salt TEXT NOT NULL,           -- 16 random bytes, hex
+            value TEXT NOT NULL,          -- the value's canonical JSON
+            PRIMARY KEY (case_id, seq, field)
+        ) WITHOUT ROWID""",
+    )),
 )
 
 POSTGRES: tuple[Migration, ...] = (
@@ -94,6 +106,16 @@ POSTGRES: tuple[Migration, ...] = (
            FOR EACH ROW EXECUTE FUNCTION careflow_audit_append_only()""",
         """CREATE TRIGGER careflow_audit_no_truncate BEFORE TRUNCATE ON careflow_audit
            FOR EACH STATEMENT EXECUTE FUNCTION careflow_audit_append_only()""",
+    )),
+    Migration(2, "values of committed entries beside the audit log", (
+        """CREATE TABLE careflow_values (
+            case_id text NOT NULL,
+            seq bigint NOT NULL,
+            field text NOT NULL,
+            salt text NOT NULL,
+            value text NOT NULL,
+            PRIMARY KEY (case_id, seq, field)
+        )""",
     )),
 )
 

@@ -19,6 +19,7 @@ from careflow.cases.case import Case
 from careflow.cases.store import CaseInfo
 from careflow.cases.store.codec import Change, EntryRow, Row, dumps, snapshot_json
 from careflow.cases.store.ids import check_stored_id
+from careflow.cases.store.values import ValueRow
 from careflow.errors import CareflowError, CaseExists, CaseNotFound, StoreError
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.fields import Snapshot
@@ -34,6 +35,7 @@ class StoreUnits:
         self._tx = 0  # depth of transaction() blocks
         self._pending: dict[str, Change] = {}  # inside transaction(): writes not yet sent (merged per case)
         self._pending_entries: dict[str, list[EntryRow]] = {}
+        self._pending_values: dict[str, list[ValueRow]] = {}
         self._cache: dict[str, Row] = {}  # inside transaction(): rows as this transaction left them
         # inside transaction(): decoded snapshots, so a batch neither decodes nor encodes per fire
         self._snaps: dict[str, tuple[CompiledProcess, Snapshot]] = {}
@@ -62,6 +64,17 @@ class StoreUnits:
     def _history_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
         """(seq, hash, prev_hash, entry JSON) of every audit row of the case, by seq."""
         raise NotImplementedError
+
+    def _value_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
+        """(seq, field, salt, value JSON) of every value kept beside the case's committed entries."""
+        raise NotImplementedError
+
+    def _remove_values(self, case_id: str, keys: Sequence[tuple[int, str]]) -> None:
+        """Delete the kept values (and salts) at (seq, field) ``keys``, inside the open transaction."""
+        raise NotImplementedError
+
+    def _scrub(self) -> None:
+        """After a redaction commits: make the deleted values unrecoverable from the database file."""
 
     def _select(self, case_id: str | None, process_id: str | None, state: str | None,
                 due_before: datetime | None, closed: bool | None, limit: int | None) -> list[CaseInfo]:
@@ -151,6 +164,8 @@ class StoreUnits:
             if earlier is not None:
                 ch = ch._replace(expected=earlier.expected)
             self._pending_entries.setdefault(ch.case_id, []).extend(ch.entries)  # a list: no copy per fire
+            if ch.values:
+                self._pending_values.setdefault(ch.case_id, []).extend(ch.values)
             self._pending[ch.case_id] = ch
             if ch.snapshot:  # written from a Case (save/create): any decoded snapshot kept for it is stale
                 self._snaps.pop(ch.case_id, None)
@@ -161,7 +176,8 @@ class StoreUnits:
             return
         changes = []
         for ch in self._pending.values():
-            ch = ch._replace(entries=tuple(self._pending_entries[ch.case_id]))
+            ch = ch._replace(entries=tuple(self._pending_entries[ch.case_id]),
+                             values=tuple(self._pending_values.get(ch.case_id, ())))
             if not ch.snapshot:
                 compiled, snap = self._snaps[ch.case_id]
                 ch = ch._replace(snapshot=dumps(snapshot_json(compiled, snap)))
@@ -170,6 +186,7 @@ class StoreUnits:
         self._apply(changes)
         self._pending.clear()
         self._pending_entries.clear()
+        self._pending_values.clear()
 
     def _remember(self, case: Case, version: int) -> None:
         mark = (version, case.snapshot)
@@ -215,6 +232,7 @@ class StoreUnits:
                 self._tx = 0
                 self._pending.clear()
                 self._pending_entries.clear()
+                self._pending_values.clear()
                 self._cache.clear()
                 self._snaps.clear()
             for case, mark in self._track_pending:
