@@ -58,6 +58,7 @@ from careflow.errors.refusals import (
     RoleDenied,
     refusal_error,
 )
+from careflow.errors.records import RedactionRefused
 from careflow.errors.stores import (
     InvalidCaseId,
     LockConflict,
@@ -99,6 +100,7 @@ __all__ = [
     "NotAStore",
     "OverLimit",
     "ProcessNotFound",
+    "RedactionRefused",
     "Refusal",
     "RenderError",
     "RoleDenied",

@@ -28,6 +28,7 @@ import attrs
 from careflow.history.jsonl import JsonLinesFile
 from careflow.history.entries import COMMITS
 from careflow.history.reader import ABSENT, EPOCH, Entry, History, from_entries, open_history, read_history
+from careflow.history.removed import Removed, as_recorded, is_records, replay_records, without
 from careflow.history.report import Divergence, entry_json, final_checks, mismatch, refusal
 from careflow.model.definition import ProcessDefinition
 from careflow.runtime import commitments
@@ -170,6 +171,7 @@ def _run(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: CompiledPr
     now: datetime = EPOCH
     snap: Any = None  # the raw snapshot so far (None before 'opened')
     head, follows, i = GENESIS, 0, 0  # follows: the seq the next entry a step records must have
+    seen = Removed()  # values removed from the entries so far (see careflow.history.removed)
     for e, text in items:
         kind = e[E_KIND]
         try:
@@ -192,10 +194,12 @@ def _run(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: CompiledPr
                     cached = actors[e[E_ACTOR]] = (e[E_ROLES], Actor(e[E_ACTOR], frozenset(e[E_ROLES])))
                 reason = None if e[E_REASON] is ABSENT else e[E_REASON]
                 # then semantics: the runtime decides the entry again
-                if kind == "fired" or (kind == "denied" and not _is_tick(e[E_REF])):
-                    snap, produced, other = _step_again(c, i, e, snap, cached[1], now, reason)
+                if is_records(e):
+                    snap, produced, other = replay_records(c, i, e, snap, cached[1], now, reason, seen)
+                elif kind == "fired" or (kind == "denied" and not _is_tick(e[E_REF])):
+                    snap, produced, other = _step_again(c, i, e, snap, cached[1], now, reason, seen)
                 else:
-                    snap, produced, other = _other(c, h, i, e, snap, cached[1], now, reason)
+                    snap, produced, other = _other(c, h, i, e, snap, cached[1], now, reason, seen)
                 if other is not None:
                     return fail(i, other[1], other[0], other[2])
                 p, follows = produced[0], produced[-1][E_SEQ] + 1
@@ -215,6 +219,9 @@ def _run(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: CompiledPr
     if isinstance(h, JsonLinesFile) and h.late_hash is not None:
         return fail(0, f"entry 0: has no 'hash', though the history is hash-chained (entry {h.late_hash} has one)",
                     "hash-missing")
+    unlogged = seen.unlogged()
+    if unlogged is not None:
+        return fail(unlogged[0], unlogged[1], "values-removed")
     return _finish(c, h, i, snap, log, pending, head if sealed else None, behaviour)
 
 
@@ -272,10 +279,14 @@ def _start_problem(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: 
 
 
 def _step_again(c: CompiledProcess, i: int, e: Entry, snap: RawSnapshot, actor: Actor, now: datetime,
-                reason: str | None) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
+                reason: str | None, seen: Removed) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
     """A ``fired`` or ``denied`` entry: (snapshot, produced entries, problem as (code, reason, actual))."""
     data = e[E_DATA]
+    seen.note(i, e)
     new, produced, refused = decide(c, snap, e[E_EVENT], actor, dict(data) if data else None, now, reason)
+    if seen.since is not None and (refused is not None or e[E_KIND] == "denied"
+                                   or produced[0][E_TRANSITION] != e[E_TRANSITION]):
+        return as_recorded(c, i, e, snap, actor, now, reason)  # values it may read were removed
     if refused is not None and e[E_KIND] == "fired":
         why = refusal(refused, e[E_EVENT], c.paths[snapshot_of(snap).leaf], actor)[0]
         return snap, produced, (refused.code, f"entry {i}: {why}", produced[0])
@@ -292,9 +303,11 @@ def _is_tick(ref: Any) -> bool:
 
 
 def _other(c: CompiledProcess, h: History | JsonLinesFile, i: int, e: Entry, snap: RawSnapshot | None, actor: Actor,
-           now: datetime, reason: str | None) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
+           now: datetime, reason: str | None, seen: Removed
+           ) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
     """Every kind but fired/denied: (snapshot, produced entries, problem as (code, reason, actual))."""
     kind, ref = e[E_KIND], dict(e[E_REF]) if e[E_REF] is not ABSENT and e[E_REF] else {}
+    gone = seen.note(i, e)
     if kind == "opened":
         if snap is not None:
             return snap, (), ("unexpected-kind", f"entry {i}: an 'opened' entry can only come first", None)
@@ -305,7 +318,7 @@ def _other(c: CompiledProcess, h: History | JsonLinesFile, i: int, e: Entry, sna
         if opening.refusal is not None or opening.stored is None:
             code, message = (opening.refusal.code, opening.refusal.message) if opening.refusal else ("error", "")
             return snap, (), (code, f"entry {i}: the case cannot be opened: {message}", None)
-        return opening.snapshot, (opening.stored,), None
+        return opening.snapshot, without((opening.stored,), gone), None
     assert snap is not None
     if kind == "deadline" or kind == "denied":
         done = tick(c, snap, now)

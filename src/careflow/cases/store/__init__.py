@@ -22,6 +22,7 @@ from careflow.errors import StoreError
 
 if TYPE_CHECKING:
     from careflow.cases.case import Case
+    from careflow.cases.store.records import Redaction
     from careflow.clock import Clock
     from careflow.model.definition import ProcessDefinition
     from careflow.runtime.audit import AuditEntry
@@ -120,6 +121,11 @@ class CaseStore(Protocol):
 
     def history(self, case_id: str) -> tuple[AuditEntry, ...]: ...
 
+    def redact(self, case_id: str, fields: Sequence[str], entries: Iterable[int] | None = None, *, actor: Actor,
+               reason: str, now: datetime | None = None) -> Redaction:
+        """Remove the values of ``fields`` (at the seqs ``entries``, or everywhere) from the case's log and
+        snapshot, keeping their commitments; records a ``redacted`` entry (docs/records.md)."""
+
     def verify_cases(self, case_id: str | None = None, *, replay: bool = True) -> Iterator[CaseCheck]:
         """Recompute every hash chain (one case or all); with ``replay`` also replay each log and
         compare with the stored snapshot."""
@@ -144,7 +150,8 @@ def store_url(url: str | None = None) -> str:
 
 
 def open_store(url: str | None = None, *, create: bool = True, processes: Iterable[Any] = (),
-               resolver: ProcessResolver | None = None, clock: Clock | None = None) -> CaseStore:
+               resolver: ProcessResolver | None = None, clock: Clock | None = None,
+               records_role: str = "records_officer") -> CaseStore:
     """Open the store at ``url`` (see ``store_url``), applying pending schema migrations.
 
     - ``memory:`` — in this process only (tests);
@@ -158,11 +165,13 @@ def open_store(url: str | None = None, *, create: bool = True, processes: Iterab
     program's SQLite database) is refused unchanged (``NotAStore``), a damaged store raises
     ``StoreDamaged``, and a read-only database opens for reading (writes raise ``StoreReadOnly``).
     ``processes`` are definitions (or compiled processes) the store's cases run on; others are found
-    with ``resolver`` (default: the process search path, version checked).
+    with ``resolver`` (default: the process search path, version checked). ``records_role``: the
+    role an actor needs to redact (docs/records.md).
     """
     url = store_url(url)
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    options: dict[str, Any] = {"processes": processes, "resolver": resolver, "clock": clock}
+    options: dict[str, Any] = {"processes": processes, "resolver": resolver, "clock": clock,
+                               "records_role": records_role}
     if scheme == "memory":
         from careflow.cases.store.memory import MemoryStore
 

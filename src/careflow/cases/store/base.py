@@ -27,6 +27,7 @@ from careflow.cases.store.codec import (
     seal_rows,
 )
 from careflow.cases.store.ids import check_case_id, check_stored_id, child_of, shown
+from careflow.cases.store.records import Redaction, redact
 from careflow.cases.store.units import StoreUnits
 from careflow.cases.store.values import with_values
 from careflow.cases.store.verify import check_case
@@ -45,6 +46,7 @@ from careflow.runtime.audit import AuditEntry, cook, seal_all
 from careflow.runtime.boundary import time_problem
 from careflow.runtime.changes import tick
 from careflow.runtime.compiled import Actor, CompiledProcess, compile
+from careflow.runtime.records import RECORDS_ROLE
 from careflow.runtime.engine import Step, step
 from careflow.runtime.fields import Snapshot, snapshot_of
 
@@ -55,9 +57,11 @@ class BaseStore(StoreUnits):
     """The shared half of every store (see the module docstring). Thread-safe: one lock per store."""
 
     def __init__(self, url: str, *, processes: Iterable[ProcessDefinition | CompiledProcess] = (),
-                 resolver: ProcessResolver | None = None, clock: Clock | None = None) -> None:
+                 resolver: ProcessResolver | None = None, clock: Clock | None = None,
+                 records_role: str = RECORDS_ROLE) -> None:
         self.url = url
         self.clock = clock or SYSTEM_CLOCK
+        self.records_role = records_role  # the role that may redact (docs/records.md)
         self._resolver = resolver
         self._processes: dict[tuple[str, str], CompiledProcess] = {}
         for process in processes:
@@ -290,6 +294,14 @@ class BaseStore(StoreUnits):
         """The stored version ``case`` was loaded or last saved at (None if this store does not know it)."""
         mark = self._track.get(case)
         return None if mark is None else mark[0]
+
+    # -- records duties -----------------------------------------------------------------------------
+
+    def redact(self, case_id: str, fields: Sequence[str], entries: Iterable[int] | None = None, *, actor: Actor,
+               reason: str, now: datetime | None = None) -> Redaction:
+        """Remove the values of ``fields`` from the case (see ``careflow.cases.store.records``)."""
+        check_stored_id(case_id)
+        return redact(self, case_id, list(fields), entries, actor, reason, self.records_role, now)
 
     # -- verification -------------------------------------------------------------------------------
 

@@ -172,6 +172,9 @@ class SQLiteStore(SQLStore):
             if self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={synchronous}")
+            # Freed space is zeroed as it is freed, so an old snapshot or a redacted value does not linger
+            # in a page's free area (docs/records.md); _scrub empties the WAL after a redaction.
+            self._conn.execute("PRAGMA secure_delete=ON")
             if todo:
                 self._migrate()
         except sqlite3.Error as exc:
@@ -253,6 +256,11 @@ class SQLiteStore(SQLStore):
     def _unit_end(self, ok: bool) -> None:
         if self._conn.in_transaction:
             self._conn.execute("COMMIT" if ok else "ROLLBACK")
+
+    def _scrub(self) -> None:
+        """After a redaction: copy the WAL into the file and truncate it, so no old frame keeps a value."""
+        if not self._tx:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     @contextmanager
     def _reading(self) -> Iterator[None]:

@@ -1,0 +1,83 @@
+"""Redaction on every store: values removed from the log and the snapshot, the chain and replay intact,
+the redaction itself audited, and a redaction by someone without the records role refused and logged."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from careflow.cases.store import CaseStore, open_store
+from careflow.clock import ManualClock
+from careflow.errors import RedactionRefused, RoleDenied
+from careflow.runtime.compiled import Actor
+from careflow.runtime.records import RECORDS_ROLE
+from tests.cases.relay import ANN, BOB, RELAY_C, started
+
+OFFICER = Actor("rita", {RECORDS_ROLE})
+SECRET = "Ola Nordmann, fnr 01017012345"
+
+
+def noted(store: CaseStore, clock: ManualClock, case_id: str = "k1") -> None:
+    started(store, clock, case_id)
+    store.fire(case_id, "note", BOB, {"tags": SECRET, "score": 7})
+
+
+def test_redact_removes_values_and_keeps_the_chain(store: CaseStore, clock: ManualClock) -> None:
+    noted(store, clock)
+    assert SECRET in store.export("k1")
+    seq = store.history("k1")[-1].seq  # the note; the opening (seq 0) recorded tags as []
+    done = store.redact("k1", ["tags"], actor=OFFICER, reason="asked by the family (GDPR art. 17)")
+    assert done.values == ((0, "tags"), (seq, "tags")) and done.cleared == ("tags",)
+    assert done.entry.kind == "redacted" and done.entry.reason == "asked by the family (GDPR art. 17)"
+    assert done.entry.to_json()["ref"]["values"] == [[0, "tags"], [seq, "tags"]]  # seq and key, never the value
+    text = store.export("k1")
+    assert SECRET not in text and SECRET not in json.dumps(store.snapshot("k1"))
+    assert store.snapshot("k1")["data"]["tags"] is None and store.snapshot("k1")["data"]["score"] == 7
+    assert all(c.ok for c in store.verify_cases())  # hash chain, commitments and replay
+    case = store.load("k1")
+    assert case.verify_chain() and case.data["tags"] is None
+    history = store.history("k1")
+    assert [e.kind for e in history][-1] == "redacted"
+    assert history[seq].commits is not None and "tags" not in history[seq].data and history[seq].data["score"] == 7
+    store.fire("k1", "note", BOB, {"tags": "after"})  # the case goes on
+    assert store.load("k1").data["tags"] == ("after",)
+
+
+def test_redact_only_the_entries_named(store: CaseStore, clock: ManualClock) -> None:
+    noted(store, clock)
+    done = store.redact("k1", ["tags"], [0], actor=OFFICER, reason="wrong at opening")
+    assert done.values == ((0, "tags"),) and done.cleared == ()  # the newest value came from seq 2
+    assert store.snapshot("k1")["data"]["tags"] == [SECRET]
+    assert all(c.ok for c in store.verify_cases())
+
+
+def test_redaction_without_the_role_is_refused_and_logged(store: CaseStore, clock: ManualClock) -> None:
+    noted(store, clock)
+    with pytest.raises(RoleDenied) as caught:
+        store.redact("k1", ["tags"], actor=ANN, reason="curious")
+    assert caught.value.entry is not None and caught.value.entry.kind == "denied"
+    last = store.history("k1")[-1]
+    assert (last.kind, last.actor, last.event, last.code) == ("denied", "ann", "redact", "role-denied")
+    assert SECRET in store.export("k1")  # nothing was removed
+    assert all(c.ok for c in store.verify_cases())
+
+
+def test_what_cannot_be_redacted_is_refused_before_anything_is_written(store: CaseStore,
+                                                                        clock: ManualClock) -> None:
+    noted(store, clock)
+    before = len(store.history("k1"))
+    for fields, seqs, reason in ((["nothing"], None, "r"), (["tags"], [1], "r"), (["tags"], None, " ")):
+        with pytest.raises(RedactionRefused) as caught:
+            store.redact("k1", fields, seqs, actor=OFFICER, reason=reason)
+        assert caught.value.code == "CF975" and caught.value.hint
+    assert len(store.history("k1")) == before
+
+
+def test_the_records_role_is_the_stores_to_choose(url: str, clock: ManualClock) -> None:
+    with open_store(url, processes=[RELAY_C], clock=clock, records_role="arkivar") as s:
+        noted(s, clock)
+        with pytest.raises(RoleDenied):
+            s.redact("k1", ["tags"], actor=OFFICER, reason="r")
+        s.redact("k1", ["tags"], actor=Actor("arne", {"arkivar"}), reason="r")
+        assert all(c.ok for c in s.verify_cases())
