@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from careflow.cli.console import err, escape, json_text, out
 from careflow.cli.identities import parse_actor, process_by_id
+from careflow.cli.records import add_redact, removed_note, run_redact
 
 if TYPE_CHECKING:
     from careflow.cases.store import CaseStore
@@ -143,6 +144,8 @@ def run_list(args: argparse.Namespace) -> int:
 def run_history(args: argparse.Namespace) -> int:
     with opened(args) as store:
         entries = store.history(args.case)
+        info = store.get(args.case)
+        lang = store.process(info.process_id, info.process_version).process.language
     if args.format == "jsonl":
         for e in entries:
             out(json_text(e.to_json()))
@@ -153,6 +156,7 @@ def run_history(args: argparse.Namespace) -> int:
         move = f"{source} -> {target}" if e.source != e.target else target
         extra = f"  [{escape(e.code)}]" if e.code else ""
         extra += f"  reason: {escape(e.reason)}" if e.reason else ""
+        extra += removed_note(e, lang)
         out(f"{e.seq:>4}  {e.time.isoformat(timespec='seconds'):25}  {escape(e.kind):13} {escape(e.actor):12} "
             f"{escape(e.event or ''):20} {move}{extra}")
     return 0
@@ -303,6 +307,10 @@ def add_case(p: argparse.ArgumentParser) -> None:
     i.add_argument("file", metavar="FILE", help="a case JSON file, or - for standard input")
     _common(i)
     i.set_defaults(case_run=run_import)
+    r = sub.add_parser("redact", help="remove a field's values from a case; the chain still verifies")
+    add_redact(r)
+    _common(r, actor=True, required=True)
+    r.set_defaults(case_run=run_redact)
 
 
 def run_case(args: argparse.Namespace) -> int:
