@@ -126,7 +126,8 @@ def test_redacted_values_never_appear_again(values: list[str], score: float) -> 
             s.fire("k1", "note", BOB, {"tags": value, "score": score})
         s.redact("k1", ["tags", "score"], actor=OFFICER, reason="retention period ended")
         exported = json.loads(s.export("k1"))
-        for value in [*values, score]:
+        gone: list[Any] = [*values, score]
+        for value in gone:
             assert not _holds(value, exported["data"])
             assert not any(_holds(value, e["data"]) or _holds(value, e.get("values", {}))
                            for e in exported["history"])

@@ -6,7 +6,6 @@ Only the store API is called (``store.redact``); what it does and does not do is
 from __future__ import annotations
 
 import argparse
-
 from typing import TYPE_CHECKING
 
 from careflow.cli.console import escape, out

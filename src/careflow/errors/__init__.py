@@ -44,6 +44,7 @@ from careflow.errors.limits import (
     InvalidValue,
     OverLimit,
 )
+from careflow.errors.records import RedactionRefused
 from careflow.errors.refusals import (
     ActionFailed,
     CaseClosed,
@@ -58,7 +59,6 @@ from careflow.errors.refusals import (
     RoleDenied,
     refusal_error,
 )
-from careflow.errors.records import RedactionRefused
 from careflow.errors.stores import (
     InvalidCaseId,
     LockConflict,

@@ -295,6 +295,7 @@ def from_entries(entries: Iterable[Any], **meta: Any) -> History:
     return History(out, given, problem=problem, **meta)
 
 
-__all__ = ["ABSENT", "ACTOR", "CASE_ID", "CODE", "COMMITS", "DATA", "DETAIL", "EPOCH", "EVENT", "HASH", "KIND", "PREV_HASH",
+__all__ = ["ABSENT", "ACTOR", "CASE_ID", "CODE", "COMMITS", "DATA", "DETAIL", "EPOCH", "EVENT", "HASH", "KIND",
+           "PREV_HASH",
            "PROCESS_ID", "PROCESS_VERSION", "REASON", "REF", "ROLES", "SEQ", "SOURCE", "TARGET", "TIME", "TRANSITION",
            "Entry", "History", "Problem", "from_entries", "normalise"]

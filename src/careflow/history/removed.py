@@ -85,7 +85,8 @@ def as_recorded(c: CompiledProcess, i: int, e: Entry, snap: RawSnapshot, actor: 
     """Entry ``i`` taken as recorded, because values its decision may read were removed."""
     if e[KIND] == "denied":
         seq = snap[S_SEQ] + 1
-        return (*snap[:S_SEQ], seq), (tuple(None if v is ABSENT else v for v in e[:17]) + (None, None),), None
+        recorded = (*(None if v is ABSENT else v for v in e[:17]), None, None)
+        return (*snap[:S_SEQ], seq), (recorded,), None
     data = None if e[DATA] is ABSENT or not e[DATA] else dict(e[DATA])
     ref = None if e[REF] is ABSENT or e[REF] is None else dict(e[REF])
     done = records.take_recorded(c, snap, e[EVENT], e[TRANSITION], actor, tuple(e[ROLES]), data, now, reason, e[KIND],

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from careflow.history.jsonl import JsonLinesFile
 from careflow.history.entries import COMMITS
+from careflow.history.jsonl import JsonLinesFile
 from careflow.history.reader import ABSENT, EPOCH, Entry, History, from_entries, open_history, read_history
 from careflow.history.removed import Removed, as_recorded, is_records, replay_records, without
 from careflow.history.report import Divergence, entry_json, final_checks, mismatch, refusal

@@ -354,6 +354,25 @@ def verify_chain(entries: Sequence[AuditEntry], prev_hash: str = GENESIS, first_
     return VerifyResult(True, count=len(entries))
 
 
-__all__ = ["FIELDS", "GENESIS", "JSON_FIELDS", "KINDS", "AuditEntry", "FrozenMap", "RawEntry", "VerifyResult",
-           "canonical", "canonical_bytes", "committed", "cook", "seal_plain", "entry_hash", "pairs", "seal", "seal_all", "seal_raw", "store",
-           "verify_chain"]
+__all__ = [
+    "FIELDS",
+    "GENESIS",
+    "JSON_FIELDS",
+    "KINDS",
+    "AuditEntry",
+    "FrozenMap",
+    "RawEntry",
+    "VerifyResult",
+    "canonical",
+    "canonical_bytes",
+    "committed",
+    "cook",
+    "entry_hash",
+    "pairs",
+    "seal",
+    "seal_all",
+    "seal_plain",
+    "seal_raw",
+    "store",
+    "verify_chain",
+]

@@ -121,6 +121,9 @@ class CaseStore(Protocol):
 
     def history(self, case_id: str) -> tuple[AuditEntry, ...]: ...
 
+    def process(self, process_id: str, version: str) -> CompiledProcess:
+        """The compiled process a case runs on (registered, or found by the resolver / search path)."""
+
     def redact(self, case_id: str, fields: Sequence[str], entries: Iterable[int] | None = None, *, actor: Actor,
                reason: str, now: datetime | None = None) -> Redaction:
         """Remove the values of ``fields`` (at the seqs ``entries``, or everywhere) from the case's log and

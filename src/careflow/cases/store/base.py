@@ -46,9 +46,9 @@ from careflow.runtime.audit import AuditEntry, cook, seal_all
 from careflow.runtime.boundary import time_problem
 from careflow.runtime.changes import tick
 from careflow.runtime.compiled import Actor, CompiledProcess, compile
-from careflow.runtime.records import RECORDS_ROLE
 from careflow.runtime.engine import Step, step
 from careflow.runtime.fields import Snapshot, snapshot_of
+from careflow.runtime.records import RECORDS_ROLE
 
 Run = Callable[[CompiledProcess, Snapshot, datetime], Step]
 

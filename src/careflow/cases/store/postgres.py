@@ -72,8 +72,9 @@ _FIRE_ONE = _FIRE_HEAD + "%b, %b, %b, %b, %s::timestamptz, %b FROM u"  # one ent
 _VALUES_TAIL = (") INSERT INTO careflow_values (case_id, seq, field, salt, value) "
                 "SELECT u.case_id, x.seq, x.field, x.salt, x.value FROM u, "
                 "unnest(%b::bigint[], %b::text[], %b::text[], %b::text[]) AS x(seq, field, salt, value)")
-_WITH_VALUES = {sql: sql.replace(") INSERT INTO careflow_audit", "), a AS (INSERT INTO careflow_audit", 1) + _VALUES_TAIL
-                for sql in (_FIRE, _FIRE_ONE)}
+_WITH_VALUES = {
+    sql: sql.replace(") INSERT INTO careflow_audit", "), a AS (INSERT INTO careflow_audit", 1) + _VALUES_TAIL
+    for sql in (_FIRE, _FIRE_ONE)}
 
 
 def _key_detail(exc: Exception) -> str:
