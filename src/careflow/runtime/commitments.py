@@ -20,6 +20,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Iterable, Mapping
+from json.encoder import encode_basestring as _string  # type: ignore[attr-defined]
 from typing import Any
 
 from careflow.runtime.data import to_json_value
@@ -35,9 +36,14 @@ _ATOMIC = frozenset({str, int, float, bool, type(None)})
 
 
 def value_bytes(value: Any) -> bytes:
-    """The canonical JSON of one value (sorted keys, no whitespace, UTF-8): what a commitment covers."""
-    plain = value if type(value) in _ATOMIC else to_json_value(value)
-    return _encode(plain).encode("utf-8")
+    """The canonical JSON of one value (sorted keys, no whitespace, UTF-8): what a commitment covers.
+    Text and whole numbers, the common values, skip the encoder (it would give the same bytes)."""
+    kind = type(value)
+    if kind is str:
+        return _string(value).encode("utf-8")
+    if kind is int:
+        return int.__repr__(value).encode("ascii")
+    return _encode(value if kind in _ATOMIC else to_json_value(value)).encode("utf-8")
 
 
 def commitment(salt: bytes, value: Any) -> str:
@@ -56,7 +62,7 @@ def commit(items: Iterable[tuple[str, Any]] | None) -> Commits:
 
 def marked_data(commits: Commits) -> str:
     """The canonical JSON of a committed entry's ``data``: ``{"#commit":{key:commitment,...}}``."""
-    inner = ",".join(f"{_encode(k)}:\"{c}\"" for k, c, _ in commits)
+    inner = ",".join(f'{_string(k)}:"{c}"' for k, c, _ in commits)
     return f'{{"{MARK}":{{{inner}}}}}'
 
 

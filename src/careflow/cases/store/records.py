@@ -92,7 +92,10 @@ def redact(store: BaseStore, case_id: str, fields: Sequence[str], seqs: Iterable
             store._remove_values(case_id, found)
     if refused is not None:
         raise refusal_error(refused, sealed[0])  # the refusal is committed (a 'denied' entry)
-    store._scrub()
+    if store._tx:
+        store._scrub_due = True  # inside the caller's transaction: scrubbed once it commits
+    else:
+        store._scrub()
     return Redaction(case_id, sealed[0], tuple(found), tuple(cleared))
 
 

@@ -42,6 +42,7 @@ class StoreUnits:
         # per case handed out: the stored version and the snapshot committed at it
         self._track: weakref.WeakKeyDictionary[Case, tuple[int, Snapshot]] = weakref.WeakKeyDictionary()
         self._track_pending: list[tuple[Case, tuple[int, Snapshot]]] = []
+        self._scrub_due = False
 
     # -- backend primitives ------------------------------------------------------------------------
 
@@ -219,6 +220,7 @@ class StoreUnits:
                 return
             self._begin()
             self._tx = 1
+            self._scrub_due = False  # set by a redaction in the block: scrubbed once, after the commit
             try:
                 self._lock_ahead(lock)
                 yield self
@@ -238,6 +240,8 @@ class StoreUnits:
             for case, mark in self._track_pending:
                 self._track[case] = mark
             self._track_pending.clear()
+            if self._scrub_due:
+                self._scrub()
 
     def __enter__(self) -> Self:
         return self
