@@ -114,7 +114,8 @@ def redact(cases: int) -> None:
     print(f"redact {half} cases one transaction each: {each:.2f} s ({each / half * 1e3:.2f} ms/case)")
     print(f"redact {cases - half} cases in one transaction: {batch:.2f} s "
           f"({batch / (cases - half) * 1e3:.2f} ms/case)")
-    print(f"{cases} cases redacted: about {(each / half + batch / (cases - half)) / 2 * cases:.1f} s; file {size} bytes")
+    per_case = (each / half + batch / (cases - half)) / 2
+    print(f"{cases} cases redacted: about {per_case * cases:.1f} s; file {size} bytes")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -132,3 +132,16 @@ def test_redacted_values_never_appear_again(values: list[str], score: float) -> 
             assert not any(_holds(value, e["data"]) or _holds(value, e.get("values", {}))
                            for e in exported["history"])
         assert all(c.ok for c in s.verify_cases()) and s.load("k1").verify_chain()
+
+
+def test_a_value_deleted_behind_careflows_back_is_reported(tmp_path: Path, clock: ManualClock) -> None:
+    path = tmp_path / "cases.db"
+    url = f"sqlite:///{path}"
+    _fill(url, clock)
+    with sqlite3.connect(path) as conn:  # no 'redacted' entry records this removal
+        conn.execute("DELETE FROM careflow_values WHERE case_id = 'k1' AND field = 'tags' AND value LIKE '%Kari%'")
+    conn.close()
+    with open_store(url, processes=[RELAY_C], clock=clock) as s:
+        checks = {c.case_id: c for c in s.verify_cases()}
+        assert checks["k0"].ok and not checks["k1"].ok
+        assert "no 'redacted' entry records its removal" in checks["k1"].message
