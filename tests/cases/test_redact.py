@@ -81,3 +81,15 @@ def test_the_records_role_is_the_stores_to_choose(url: str, clock: ManualClock) 
             s.redact("k1", ["tags"], actor=OFFICER, reason="r")
         s.redact("k1", ["tags"], actor=Actor("arne", {"arkivar"}), reason="r")
         assert all(c.ok for c in s.verify_cases())
+
+
+def test_a_head_taken_before_a_redaction_still_verifies(store: CaseStore, clock: ManualClock) -> None:
+    """What a signed checkpoint holds per case (head hash, entry count) still fits after a redaction:
+    it appends an entry and changes none (docs/records.md, 'How an auditor checks a redacted case')."""
+    noted(store, clock)
+    before = store.history("k1")
+    head, count = before[-1].hash, len(before)
+    store.redact("k1", ["tags", "score"], actor=OFFICER, reason="retention period ended")
+    after = store.history("k1")
+    assert after[count - 1].hash == head and [e.hash for e in after[:count]] == [e.hash for e in before]
+    assert len(after) == count + 1 and store.load("k1").verify_chain()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -64,3 +65,18 @@ def test_a_removed_value_is_named_in_the_process_language() -> None:
 
     assert [word("removed", lang) for lang in ("nn", "nb", "en", "sv")] == [
         "[fjerna]", "[fjernet]", "[removed]", "[borttaget]"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("careflow.history.checkpoint") is None,
+                    reason="needs 'careflow audit checkpoint' (issue 12, helper B's branch): connected at merge")
+def test_a_checkpoint_taken_before_a_redaction_still_verifies(capsys: pytest.CaptureFixture[str], db: str,
+                                                              tmp_path: Path) -> None:
+    """docs/records.md, 'How an auditor checks a redacted case', with the commands it names."""
+    key, pub, point = tmp_path / "key", tmp_path / "key.pub", tmp_path / "before.json"
+    assert main(["audit", "keygen", "-o", str(key)]) == 0
+    assert main(["audit", "checkpoint", "--store", db, "--key", str(key), "-o", str(point)]) == 0
+    assert main(["case", "redact", "p1", "--field", "referral_reason", "--reason", "r", "--store", db,
+                 "--as", "rita:records_officer"]) == 0
+    capsys.readouterr()
+    code, _, _ = cf(capsys, "audit", "verify", "--store", db, "--checkpoint", str(point), "--public-key", str(pub))
+    assert code == 0
