@@ -9,7 +9,7 @@ import pytest
 
 from careflow.cases.store import CaseStore, open_store
 from careflow.clock import ManualClock
-from careflow.errors import RedactionRefused, RoleDenied
+from careflow.errors import CaseError, RedactionRefused, RoleDenied
 from careflow.runtime.compiled import Actor
 from careflow.runtime.records import RECORDS_ROLE
 from tests.cases.relay import ANN, BOB, RELAY_C, started
@@ -93,3 +93,28 @@ def test_a_head_taken_before_a_redaction_still_verifies(store: CaseStore, clock:
     after = store.history("k1")
     assert after[count - 1].hash == head and [e.hash for e in after[:count]] == [e.hash for e in before]
     assert len(after) == count + 1 and store.load("k1").verify_chain()
+
+
+def test_correct_records_the_new_value_and_removes_the_old(store: CaseStore, clock: ManualClock) -> None:
+    noted(store, clock)
+    done = store.correct("k1", "score", 4.5, actor=OFFICER, reason="typo in the assessment")
+    assert done.entry.kind == "corrected" and dict(done.entry.data) == {"score": 4.5}
+    assert (done.entry.seq - 1, "score") in done.values  # the note's 7 is removed
+    assert store.snapshot("k1")["data"]["score"] == 4.5
+    exported = json.loads(store.export("k1"))
+    assert all(e.get("values", {}).get("score", {}).get("value") != 7 for e in exported["history"])
+    assert all(c.ok for c in store.verify_cases()) and store.load("k1").data["score"] == 4.5
+    store.redact("k1", ["score"], actor=OFFICER, reason="and now erased")  # a corrected value can be redacted
+    assert all(c.ok for c in store.verify_cases()) and store.load("k1").data["score"] is None
+
+
+def test_a_correction_that_does_not_fit_is_refused_and_logged(store: CaseStore, clock: ManualClock) -> None:
+    noted(store, clock)
+    with pytest.raises(CaseError) as caught:
+        store.correct("k1", "score", "seven", actor=OFFICER, reason="r")
+    assert caught.value.reason_code == "invalid-data"
+    with pytest.raises(RoleDenied):
+        store.correct("k1", "score", 1, actor=ANN, reason="r")
+    kinds = [(e.kind, e.event, e.code) for e in store.history("k1")[-2:]]
+    assert kinds == [("denied", "correct", "invalid-data"), ("denied", "correct", "role-denied")]
+    assert store.snapshot("k1")["data"]["score"] == 7 and all(c.ok for c in store.verify_cases())

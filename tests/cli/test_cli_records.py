@@ -80,3 +80,19 @@ def test_a_checkpoint_taken_before_a_redaction_still_verifies(capsys: pytest.Cap
     capsys.readouterr()
     code, _, _ = cf(capsys, "audit", "verify", "--store", db, "--checkpoint", str(point), "--public-key", str(pub))
     assert code == 0
+
+
+def test_correct_through_the_cli(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    capsys.readouterr()
+    code, out, _ = cf(capsys, "case", "correct", "p1", "--field", "referral_reason", "--value", "skulen meldte",
+                      "--reason", "feil i tilvisinga", "--store", db, "--as", "rita:records_officer")
+    assert code == 0 and "corrected referral_reason of case p1" in out and "referral_reason@2" in out
+    code, out, _ = cf(capsys, "case", "export", "p1", "--store", db)
+    body = json.loads(out)
+    assert "Per Hansen" not in out and body["data"]["referral_reason"] == "skulen meldte"
+    assert body["history"][-1]["kind"] == "corrected"
+    code, _, err = cf(capsys, "case", "correct", "p1", "--field", "referral_reason", "--value", "[1]",
+                      "--reason", "r", "--store", db, "--as", "rita:records_officer")
+    assert code == 1 and "referral_reason" in err
+    code, out, _ = cf(capsys, "audit", "verify", "--store", db)
+    assert code == 0 and "0 broken" in out

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from careflow.cli.console import err, escape, json_text, out
 from careflow.cli.identities import parse_actor, process_by_id
-from careflow.cli.records import add_redact, removed_note, run_redact
+from careflow.cli.records import add_correct, add_redact, removed_note, run_correct, run_redact
 
 if TYPE_CHECKING:
     from careflow.cases.store import CaseStore
@@ -311,6 +311,10 @@ def add_case(p: argparse.ArgumentParser) -> None:
     add_redact(r)
     _common(r, actor=True, required=True)
     r.set_defaults(case_run=run_redact)
+    c = sub.add_parser("correct", help="correct a case data value; the old values are removed")
+    add_correct(c)
+    _common(c, actor=True, required=True)
+    c.set_defaults(case_run=run_correct)
 
 
 def run_case(args: argparse.Namespace) -> int:

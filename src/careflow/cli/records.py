@@ -1,6 +1,8 @@
-"""``careflow case redact``: remove a field's values from a case, keeping its chain verifiable.
+"""``careflow case redact`` and ``careflow case correct``: remove a field's values from a case (or replace
+them with the right one), keeping its chain verifiable.
 
-Only the store API is called (``store.redact``); what it does and does not do is docs/records.md.
+Only the store API is called (``store.redact``, ``store.correct``); what they do and do not do is
+docs/records.md.
 """
 
 from __future__ import annotations
@@ -41,6 +43,28 @@ def add_redact(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reason", required=True, help="why (kept in the redacted entry)")
 
 
+def add_correct(p: argparse.ArgumentParser) -> None:
+    p.add_argument("case", metavar="CASE")
+    p.add_argument("--field", required=True, metavar="NAME", help="the case data field to correct")
+    p.add_argument("--value", required=True, metavar="JSON",
+                   help="the right value: JSON when it parses (true, 3, \"x\", [1], null), else text")
+    p.add_argument("--reason", required=True, help="why (kept in the corrected entry)")
+
+
+def run_correct(args: argparse.Namespace) -> int:
+    from careflow.cli.cases import opened, parse_data
+
+    value = (parse_data([f"v={args.value}"]) or {})["v"]
+    with opened(args) as store:
+        done = store.correct(args.case, args.field, value, actor=args.actor, reason=args.reason)
+        info = store.get(args.case)
+        lang = store.process(info.process_id, info.process_version).process.language
+    old = ", ".join(f"{escape(key)}@{seq}" for seq, key in done.values) or "none"
+    out(f"corrected {escape(args.field)} of case {escape(done.case_id)} (entry seq {done.entry.seq}); "
+        f"older values {word('removed', lang)}: {old}")
+    return 0
+
+
 def run_redact(args: argparse.Namespace) -> int:
     from careflow.cli.cases import opened
 
@@ -56,4 +80,4 @@ def run_redact(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_redact", "parse_seqs", "removed_note", "run_redact"]
+__all__ = ["add_correct", "add_redact", "parse_seqs", "removed_note", "run_correct", "run_redact"]

@@ -18,7 +18,7 @@ from careflow.history.entries import ABSENT, COMMITS, DATA, EVENT, KIND, REF, RO
 from careflow.runtime import records
 from careflow.runtime.commitments import removed
 from careflow.runtime.compiled import Actor, CompiledProcess
-from careflow.runtime.fields import S_SEQ, RawSnapshot
+from careflow.runtime.fields import S_DATA, S_SEQ, RawSnapshot
 
 Outcome = tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]
 
@@ -56,28 +56,53 @@ class Removed:
 
 
 def is_records(e: Entry) -> bool:
-    """A ``redacted`` entry, or the ``denied`` entry of a refused redaction."""
+    """A ``redacted`` or ``corrected`` entry, or the ``denied`` entry of a refused one."""
     ref = e[REF]
-    return e[KIND] == "redacted" or (e[KIND] == "denied" and bool(ref) and ref is not ABSENT
-                                     and any(k == "records" for k, _ in ref))
+    return e[KIND] in _RECORDS or (e[KIND] == "denied" and bool(ref) and ref is not ABSENT
+                                   and any(k == "records" for k, _ in ref))
+
+
+_RECORDS = frozenset({"redacted", "corrected"})
 
 
 def replay_records(c: CompiledProcess, i: int, e: Entry, snap: RawSnapshot, actor: Actor, now: datetime,
                    reason: str | None, seen: Removed) -> Outcome:
-    """A redaction (or a refused one) decided again by ``runtime.records.redact``."""
+    """A redaction or correction (or a refused one) decided again by ``runtime.records``."""
+    ref = dict(e[REF])
     try:
-        values, cleared, role = records.redaction_of(dict(e[REF]))
+        values, cleared, role = records.redaction_of(ref)
     except ValueError as exc:
         return snap, (), ("invalid-entry", f"entry {i}: {exc}", None)
-    done = records.redact(c, snap, values, cleared, actor, now, reason, role)
+    gone = seen.note(i, e)
+    if ref.get("records") == records.CORRECT_EVENT:
+        given = dict(e[DATA]) if e[DATA] is not ABSENT and e[DATA] else {}
+        if gone or len(given) != 1:  # the value given was removed since: the record stands
+            if e[KIND] != "denied":
+                seen.named(values)
+            return _corrected_as_recorded(e, snap, gone)
+        ((field, value),) = given.items()
+        done = records.correct(c, snap, field, value, values, actor, now, reason, role)
+    else:
+        done = records.redact(c, snap, values, cleared, actor, now, reason, role)
     if e[KIND] == "denied" and done.refusal is None:
-        return snap, done.stored, ("now-allowed", f"entry {i}: recorded as a refused redaction, but "
-                                                  f"'{actor.id}' may redact", done.stored[0])
-    if e[KIND] == "redacted":
+        return snap, done.stored, ("now-allowed", f"entry {i}: recorded as refused ({e[KIND]}), but '{actor.id}' "
+                                                  f"may do it now", done.stored[0])
+    if e[KIND] != "denied":
         if done.refusal is not None:
             return snap, done.stored, (done.refusal.code, f"entry {i}: {done.refusal.message}", done.stored[0])
         seen.named(values)
     return done.snapshot, done.stored, None
+
+
+def _corrected_as_recorded(e: Entry, snap: RawSnapshot, gone: tuple[str, ...]) -> Outcome:
+    """A correction (or a refused one) whose value was removed since: taken as recorded; the corrected
+    field is null until the redaction that removed it clears it anyway."""
+    seq = snap[S_SEQ] + 1
+    recorded = (*(None if v is ABSENT else v for v in e[:17]), None, None)
+    if e[KIND] == "denied":
+        return (*snap[:S_SEQ], seq), (recorded,), None
+    data = {**snap[S_DATA], **dict.fromkeys(gone)}
+    return (snap[0], snap[1], data, *snap[3:S_SEQ], seq), (recorded,), None
 
 
 def as_recorded(c: CompiledProcess, i: int, e: Entry, snap: RawSnapshot, actor: Actor, now: datetime,

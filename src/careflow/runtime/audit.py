@@ -38,7 +38,8 @@ from careflow.runtime.data import EMPTY, to_json_value
 GENESIS = "0" * 64
 
 #: Entry kinds. ``denied`` and ``action_failed`` never change the case; the others may.
-KINDS: tuple[str, ...] = ("opened", "fired", "denied", "assigned", "deadline", "spawned", "action_failed", "redacted")
+KINDS: tuple[str, ...] = ("opened", "fired", "denied", "assigned", "deadline", "spawned", "action_failed", "redacted",
+                          "corrected")
 
 
 class AuditEntry(NamedTuple):

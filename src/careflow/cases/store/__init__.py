@@ -129,6 +129,10 @@ class CaseStore(Protocol):
         """Remove the values of ``fields`` (at the seqs ``entries``, or everywhere) from the case's log and
         snapshot, keeping their commitments; records a ``redacted`` entry (docs/records.md)."""
 
+    def correct(self, case_id: str, field: str, value: Any, *, actor: Actor, reason: str,
+                now: datetime | None = None) -> Redaction:
+        """Set case data ``field`` to ``value`` with a ``corrected`` entry; its older values are removed."""
+
     def verify_cases(self, case_id: str | None = None, *, replay: bool = True) -> Iterator[CaseCheck]:
         """Recompute every hash chain (one case or all); with ``replay`` also replay each log and
         compare with the stored snapshot."""

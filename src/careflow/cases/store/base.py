@@ -303,6 +303,12 @@ class BaseStore(StoreUnits):
         check_stored_id(case_id)
         return redact(self, case_id, list(fields), entries, actor, reason, self.records_role, now)
 
+    def correct(self, case_id: str, field: str, value: Any, *, actor: Actor, reason: str,
+                now: datetime | None = None) -> Redaction:
+        """Correct case data ``field`` to ``value``; its older values are removed (``redact``)."""
+        check_stored_id(case_id)
+        return redact(self, case_id, [field], None, actor, reason, self.records_role, now, (value,))
+
     # -- verification -------------------------------------------------------------------------------
 
     def verify_cases(self, case_id: str | None = None, *, replay: bool = True) -> Iterator[CaseCheck]:

@@ -9,6 +9,10 @@ the chain verifies; the ``redacted`` entry names the values by seq and key, neve
 Who may: an actor holding the records role (``records_role`` of the store, ``records_officer`` by
 default). Anyone else is refused, and the refusal is logged as a ``denied`` entry, committed before
 ``RoleDenied`` is raised. Closed cases may be redacted: retention acts on closed cases.
+
+A correction (``store.correct``) is the same transaction with a ``corrected`` entry that carries the new
+value (checked against the field's declared type, a ``denied`` entry if it does not fit): every older
+value of the field is removed, and the snapshot holds the new one.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from careflow.cases.store.codec import change, decode, seal_rows
 from careflow.errors import RedactionRefused, refusal_error
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
     from careflow.cases.store.base import BaseStore
 
 #: Entry kinds whose data becomes case data (a ``denied`` entry's data never does).
-_SETS_DATA = frozenset({"opened", "fired", "deadline"})
+_SETS_DATA = frozenset({"opened", "fired", "deadline", "corrected"})
 
 
 class Redaction(NamedTuple):
@@ -40,10 +44,10 @@ class Redaction(NamedTuple):
     cleared: tuple[str, ...]
 
 
-def targets(entries: Sequence[AuditEntry], fields: Iterable[str], seqs: Iterable[int] | None
+def targets(entries: Sequence[AuditEntry], fields: Iterable[str], seqs: Iterable[int] | None, need: bool = True
             ) -> tuple[list[tuple[int, str]], list[str]]:
     """The (seq, key) values to remove and the case data to clear; ``RedactionRefused`` when a named value
-    sits in a schema-1 entry or nothing matches."""
+    sits in a schema-1 entry, or (``need``) nothing matches."""
     wanted, only = set(fields), None if seqs is None else set(seqs)
     found: list[tuple[int, str]] = []
     newest: dict[str, int] = {}
@@ -62,7 +66,7 @@ def targets(entries: Sequence[AuditEntry], fields: Iterable[str], seqs: Iterable
                     "see docs/records.md, 'Entries written before schema 2'")
             continue
         found += [(e.seq, key) for key, _, salt in e.commits if key in wanted and salt is not None]
-    if not found:
+    if not found and need:
         where = "" if only is None else f" at seq {', '.join(str(s) for s in sorted(only))}"
         raise RedactionRefused(f"no entry holds a value of {', '.join(sorted(wanted))}{where} to remove",
                                "check the field names and seqs with 'careflow case history CASE'")
@@ -72,8 +76,9 @@ def targets(entries: Sequence[AuditEntry], fields: Iterable[str], seqs: Iterable
 
 
 def redact(store: BaseStore, case_id: str, fields: Sequence[str], seqs: Iterable[int] | None, actor: Actor,
-           reason: str, role: str, now: datetime | None) -> Redaction:
-    """``store.redact`` (see the module docstring)."""
+           reason: str, role: str, now: datetime | None, correction: tuple[Any] | None = None) -> Redaction:
+    """``store.redact`` (see the module docstring); with ``correction`` (the new value, of the one field
+    named), ``store.correct``: a ``corrected`` entry, and every older value of the field removed."""
     if not isinstance(reason, str) or not reason.strip():
         raise RedactionRefused("a redaction needs a reason", "say why, e.g. --reason 'retention period ended'")
     if not fields:
@@ -82,10 +87,15 @@ def redact(store: BaseStore, case_id: str, fields: Sequence[str], seqs: Iterable
     with store.transaction(lock=[case_id]):
         row, rows = store._logged(case_id)
         entries = [AuditEntry.from_json(json.loads(r[3])) for r in rows]
-        found, cleared = targets(entries, fields, seqs)
         compiled = store.process(row.process_id, row.process_version)
         when = now if now is not None else store.clock.now()
-        new, made, refused = records.redact(compiled, decode(row), found, cleared, actor, when, reason, role)
+        if correction is None:
+            found, cleared = targets(entries, fields, seqs)
+            new, made, refused = records.redact(compiled, decode(row), found, cleared, actor, when, reason, role)
+        else:
+            found, cleared = targets(entries, fields, None, need=False)
+            new, made, refused = records.correct(compiled, decode(row), fields[0], correction[0], found, actor,
+                                                 when, reason, role)
         sealed, audit_rows = seal_rows([cook(e) for e in made], row.head)
         store._write([change(compiled, new, sealed, row.version + 1, row.version, True, audit_rows)])
         if refused is None:
@@ -96,7 +106,7 @@ def redact(store: BaseStore, case_id: str, fields: Sequence[str], seqs: Iterable
         store._scrub_due = True  # inside the caller's transaction: scrubbed once it commits
     else:
         store._scrub()
-    return Redaction(case_id, sealed[0], tuple(found), tuple(cleared))
+    return Redaction(case_id, sealed[0], tuple(found), () if correction is not None else tuple(cleared))
 
 
 __all__ = ["Redaction", "redact", "targets"]
