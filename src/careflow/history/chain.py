@@ -45,8 +45,9 @@ def _line_hash_ok(text: str, recorded: str) -> bool:
     if at < 0:
         return False
     rest = text[at + len(needle):]
-    if rest.startswith(',"values":'):  # a committed entry's kept values follow its hash (checked apart)
-        rest = "}"
+    cut = rest.find(',"values":{')  # a committed entry's kept values (checked apart), its last member
+    if cut >= 0 and rest.endswith("}}"):
+        rest = rest[:cut] + "}"  # a wrong cut only fails the hash, and the entry is re-encoded
     return hashlib.sha256((text[:at] + rest).encode("utf-8")).hexdigest() == recorded
 
 
