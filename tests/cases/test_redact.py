@@ -118,3 +118,19 @@ def test_a_correction_that_does_not_fit_is_refused_and_logged(store: CaseStore, 
     kinds = [(e.kind, e.event, e.code) for e in store.history("k1")[-2:]]
     assert kinds == [("denied", "correct", "invalid-data"), ("denied", "correct", "role-denied")]
     assert store.snapshot("k1")["data"]["score"] == 7 and all(c.ok for c in store.verify_cases())
+
+
+def test_a_case_that_handed_off_still_replays_after_a_redaction(store: CaseStore, clock: ManualClock) -> None:
+    """The handoff carried tags to the follow-up as 'labels': replay cannot recompute that data once
+    tags are gone, so the recorded data stands; 'labels' is its own value, redacted on its own."""
+    noted(store, clock)
+    store.fire("k1", "meet", BOB)
+    store.fire("k1", "proceed", BOB)
+    child = store.fire("k1", "hand_off", BOB).spawned[0]
+    store.redact("k1", ["tags"], actor=OFFICER, reason="r")
+    assert all(c.ok for c in store.verify_cases()) and store.load("k1").verify_chain()
+    assert SECRET in store.export("k1")  # still in the spawned entry's 'labels', and in the child case
+    store.redact("k1", ["labels"], actor=OFFICER, reason="r")
+    store.redact(child, ["labels"], actor=OFFICER, reason="r")
+    assert SECRET not in store.export("k1") and SECRET not in store.export(child)
+    assert all(c.ok for c in store.verify_cases()) and store.load("k1").verify_chain()

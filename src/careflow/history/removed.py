@@ -46,6 +46,15 @@ class Removed:
         for pair in values:
             self.pending.pop(pair, None)
 
+    def settle(self, i: int, p: Entry, e: Entry) -> Entry:
+        """Once values were removed, data an entry derived from them (a handoff's carried data) cannot be
+        recomputed: the recorded data stands (its kept values are checked against their commitments).
+        Entry ``i`` may be one a step records after its first (``spawned``): its removed values count."""
+        self.note(i, e)
+        if self.since is None or e[DATA] is ABSENT or p[DATA] == e[DATA]:
+            return p
+        return (*p[:DATA], e[DATA], *p[DATA + 1:])
+
     def unlogged(self) -> tuple[int, str] | None:
         """The first removed value no ``redacted`` entry names: (entry index, message)."""
         if not self.pending:

@@ -200,6 +200,7 @@ def _run(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: CompiledPr
                 if len(produced) > 1:
                     pending.extend(produced[1:])
             # compare: one tuple comparison when the entry is complete and agrees; then the hash chain
+            p = seen.settle(i, p, e)
             found = mismatch(i, p, e, behaviour, sealed) if p[:E_PREV_HASH] != e[:E_PREV_HASH] else None
             if found is None and sealed:
                 found = chain_problem(i, e, head, text, p)
