@@ -21,7 +21,8 @@ import pytest
 from careflow.cases.case import Case
 from careflow.cases.store import CaseStore, open_store
 from careflow.cases.store.codec import seal_rows
-from careflow.cases.store.migrations import POSTGRES, SQLITE, Migration, pending
+from careflow.cases.store.migrations import POSTGRES, SQLITE, Migration, latest, pending
+from careflow.cases.store.values import value_rows, with_values
 from careflow.clock import ManualClock
 from careflow.errors import (
     CaseExists,
@@ -91,8 +92,15 @@ def test_rows_are_sealed_as_audit_seals(clock: ManualClock) -> None:
     raw = [e._replace(prev_hash=None, hash=None) for e in case.history]
     sealed, rows = seal_rows(raw, GENESIS)
     assert sealed == seal_all(raw) == list(case.history)
-    assert [AuditEntry.from_json(json.loads(r.entry)) for r in rows] == sealed
-    assert [json.loads(r.entry) for r in rows] == [e.to_json() for e in sealed]
+    # a row holds the entry's canonical text and hash; its values and salts are rows of their own
+    kept = value_rows(sealed)
+    assert {(v.seq, v.field) for v in kept} == {(e.seq, k) for e in sealed for k in e.data}
+    full = with_values([(r.seq, r.hash, r.prev_hash, r.entry) for r in rows],
+                       [(v.seq, v.field, v.salt, v.value) for v in kept])
+    assert [AuditEntry.from_json(json.loads(r[3])) for r in full] == sealed
+    assert [json.loads(r.entry) for r in rows] == [
+        {k: v for k, v in e.to_json().items() if k != "values"} for e in sealed]
+    assert "ø" not in "".join(r.entry for r in rows)  # the value of tags is kept beside the row
 
 
 def test_fire_commits_state_entries_and_version(store: CaseStore, clock: ManualClock) -> None:
@@ -402,7 +410,7 @@ def test_postgres_newer_schema_is_refused(pg_url: str) -> None:
     raw_sql(pg_url, "INSERT INTO careflow_schema VALUES (99, 'from the future', now())")
     with pytest.raises(SchemaTooNew, match="schema version 99"):
         open_store(pg_url)
-    assert raw_sql(pg_url, "SELECT count(*) FROM careflow_schema") == [(len(POSTGRES) + 1,)]
+    assert raw_sql(pg_url, "SELECT count(*) FROM careflow_schema") == [(latest(POSTGRES) + 1,)]
 
 
 def test_postgres_app_role_may_not_change_audit_rows(pg_url: str, clock: ManualClock) -> None:
@@ -418,7 +426,8 @@ def test_postgres_app_role_may_not_change_audit_rows(pg_url: str, clock: ManualC
              f"GRANT SELECT, INSERT, UPDATE ON {schema}.careflow_cases TO {role}",
              f"GRANT SELECT, INSERT ON {schema}.careflow_audit TO {role}",
              f"GRANT SELECT, INSERT ON {schema}.careflow_access TO {role}",
-             f"GRANT SELECT, INSERT, UPDATE ON {schema}.careflow_access_heads TO {role}"]
+             f"GRANT SELECT, INSERT, UPDATE ON {schema}.careflow_access_heads TO {role}",
+             f"GRANT SELECT, INSERT ON {schema}.careflow_values TO {role}"]
     for sql in setup:
         raw_sql(pg_url, sql)
     try:

@@ -44,6 +44,7 @@ def write_long_history(path: Path, entries: int) -> None:
             entry = dict(write, seq=seq, time=(start + timedelta(minutes=seq)).isoformat(),
                          data={"note": f"note {seq}"}, prev_hash=head)
             entry.pop("hash")
+            entry.pop("values", None)  # plain data (scheme 1): the hash covers the values themselves
             head = hashlib.sha256(_canonical(entry).encode("utf-8")).hexdigest()
             out.write(_canonical(dict(entry, hash=head)) + "\n")
 

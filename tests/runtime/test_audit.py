@@ -51,8 +51,11 @@ def test_chain_links_every_entry() -> None:
 def test_hash_is_sha256_of_canonical_json() -> None:
     entry = ENTRIES[3]
     body = canonical(entry).decode("utf-8")
-    assert "første notat ✓" in body and '": ' not in body and ', "' not in body
-    assert json.loads(body) == {k: v for k, v in entry.to_json().items() if k != "hash"}
+    # the hash covers a salted commitment to each data value, never the value itself
+    assert "første notat ✓" not in body and '"data":{"#commit":{"note":"' in body
+    assert '": ' not in body and ', "' not in body
+    assert json.loads(body) == {k: v for k, v in entry.to_json().items() if k not in ("hash", "values")}
+    assert entry.to_json()["values"]["note"]["value"] == "første notat ✓"
     assert list(json.loads(body)) == sorted(json.loads(body))
     assert hashlib.sha256(canonical(entry)).hexdigest() == entry.hash
 
@@ -71,9 +74,12 @@ def test_sealing_is_lazy_and_deterministic() -> None:
     fired = fresh.fire("approve", CLERK, {"ok": True})
     assert fresh._sealed == 0  # nothing hashed on the hot path
     assert fired.entry.hash is not None and fresh._sealed == 2  # sealed when read
+    head = fresh.head
+    assert fresh.head == head and fresh.history[-1].commits == fired.entry.commits  # sealed once, kept
     twin = Case.open(PROCESS, "log-2", actor=CLERK, clock=ManualClock())
     twin.fire("approve", CLERK, {"ok": True})
-    assert twin.head == fresh.head  # same content, same hashes, whenever they are computed
+    # same content, other salts: the hashes differ, and each chain verifies
+    assert twin.head != fresh.head and twin.verify_chain() and fresh.verify_chain()
 
 
 def test_removed_entry_is_a_broken_link() -> None:

@@ -72,7 +72,10 @@ def reordered_pair(records: Records) -> tuple[Records, int]:
 
 def tampered_data(records: Records) -> tuple[Records, int]:
     i = index_of(records, "decide_further_follow_up")
-    records[i]["data"] = {**records[i]["data"], "needs_coordinator": False}  # edited after the fact
+    if "values" in records[i]:  # a committed entry: the value kept beside it is edited after the fact
+        records[i]["values"]["needs_coordinator"]["value"] = False
+    else:
+        records[i]["data"] = {**records[i]["data"], "needs_coordinator": False}  # edited after the fact
     return records, i
 
 

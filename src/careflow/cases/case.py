@@ -200,7 +200,7 @@ class Case:
         log, head = self._log, self._head
         for i in range(self._sealed, len(log)):
             log[i] = sealed = seal_raw(log[i], head)
-            head = sealed[-1]
+            head = sealed[18]
         self._sealed, self._head = len(log), head
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from careflow.cli.access import add_reader, reader_of
 from careflow.cli.console import err, escape, json_text, out
 from careflow.cli.identities import parse_actor, process_by_id
+from careflow.cli.records import add_correct, add_redact, removed_note, run_correct, run_redact
 
 if TYPE_CHECKING:
     from careflow.cases.store import CaseStore
@@ -143,6 +144,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_history(args: argparse.Namespace) -> int:
     with opened(args) as store:
         entries = reader_of(store, args).history(args.case)
+        lang = store.process(entries[0].process_id, entries[0].process_version).process.language if entries else "en"
     if args.format == "jsonl":
         for e in entries:
             out(json_text(e.to_json()))
@@ -153,6 +155,7 @@ def run_history(args: argparse.Namespace) -> int:
         move = f"{source} -> {target}" if e.source != e.target else target
         extra = f"  [{escape(e.code)}]" if e.code else ""
         extra += f"  reason: {escape(e.reason)}" if e.reason else ""
+        extra += removed_note(e, lang)
         out(f"{e.seq:>4}  {e.time.isoformat(timespec='seconds'):25}  {escape(e.kind):13} {escape(e.actor):12} "
             f"{escape(e.event or ''):20} {move}{extra}")
     return 0
@@ -310,6 +313,14 @@ def add_case(p: argparse.ArgumentParser) -> None:
     i.add_argument("file", metavar="FILE", help="a case JSON file, or - for standard input")
     _common(i)
     i.set_defaults(case_run=run_import)
+    r = sub.add_parser("redact", help="remove a field's values from a case; the chain still verifies")
+    add_redact(r)
+    _common(r, actor=True, required=True)
+    r.set_defaults(case_run=run_redact)
+    c = sub.add_parser("correct", help="correct a case data value; the old values are removed")
+    add_correct(c)
+    _common(c, actor=True, required=True)
+    c.set_defaults(case_run=run_correct)
 
 
 def run_case(args: argparse.Namespace) -> int:

@@ -47,6 +47,7 @@ from careflow.errors.limits import (
     InvalidValue,
     OverLimit,
 )
+from careflow.errors.records import RedactionRefused
 from careflow.errors.refusals import (
     ActionFailed,
     CaseClosed,
@@ -106,6 +107,7 @@ __all__ = [
     "NotAStore",
     "OverLimit",
     "ProcessNotFound",
+    "RedactionRefused",
     "Refusal",
     "RenderError",
     "RoleDenied",

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from careflow.definitions.schema_check import type_name
 from careflow.errors import did_you_mean
 from careflow.model.frozen import freeze
+from careflow.runtime import commitments
 from careflow.runtime.audit import JSON_FIELDS, KINDS, AuditEntry, store
 
 
@@ -39,7 +40,7 @@ class _Absent:
 #: A field the history does not give: replay does not compare it.
 ABSENT: Any = _Absent()
 SEQ, TIME, CASE_ID, KIND, ACTOR, ROLES, EVENT, SOURCE, TARGET, DATA, REASON, CODE, DETAIL, REF, TRANSITION, \
-    PROCESS_ID, PROCESS_VERSION, PREV_HASH, HASH = range(19)
+    PROCESS_ID, PROCESS_VERSION, PREV_HASH, HASH, COMMITS = range(20)
 #: The time of a first entry that gives none.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Entry = tuple[Any, ...]
@@ -161,12 +162,35 @@ def _pairs(value: Any) -> tuple[tuple[str, Any], ...] | None:
 def normalise(obj: Any) -> Entry | Problem:
     """``obj`` (an ``AuditEntry`` or a JSON entry) in the internal form, or what is wrong with it.
 
+    The form has a 20th slot, ``COMMITS``: a committed entry's commitments (``data`` written as
+    ``{"#commit": ...}`` and its kept values in ``values``; see ``careflow.runtime.commitments``), else None.
+    """
+    if type(obj) is AuditEntry:
+        return store(obj)
+    commits = None
+    if isinstance(obj, Mapping) and ("values" in obj or _marked(obj.get("data"))):
+        try:
+            got = commitments.from_json(obj.get("data"), obj.get("values"))
+        except (ValueError, TypeError) as exc:
+            return Problem("values" if "values" in obj else "data", str(exc))
+        obj = {k: v for k, v in obj.items() if k != "values"}  # not committed: read as scheme 1 (its hash tells)
+        if got is not None:
+            obj["data"], commits = got
+    entry = _normalise(obj)
+    return entry if isinstance(entry, Problem) else (*entry, commits)
+
+
+def _marked(data: Any) -> bool:
+    return isinstance(data, Mapping) and len(data) == 1 and commitments.MARK in data
+
+
+def _normalise(obj: Any) -> Entry | Problem:
+    """``normalise`` of an entry whose data is in its plain form (19 slots).
+
     The internal form is the engine's stored form (``audit.store``): a plain tuple in field order,
     ``data``/``ref`` as pairs of frozen values or None. So a recorded entry and the entry the engine
     produces for it compare as one tuple comparison when they agree, the case that must be fast.
     """
-    if type(obj) is AuditEntry:
-        return store(obj)
     size = len(obj) if type(obj) is dict else 0
     if 17 <= size <= 19:
         # Complete entries as careflow writes them: one C call gets the fields, their types are checked
@@ -271,6 +295,7 @@ def from_entries(entries: Iterable[Any], **meta: Any) -> History:
     return History(out, given, problem=problem, **meta)
 
 
-__all__ = ["ABSENT", "ACTOR", "CASE_ID", "CODE", "DATA", "DETAIL", "EPOCH", "EVENT", "HASH", "KIND", "PREV_HASH",
+__all__ = ["ABSENT", "ACTOR", "CASE_ID", "CODE", "COMMITS", "DATA", "DETAIL", "EPOCH", "EVENT", "HASH", "KIND",
+           "PREV_HASH",
            "PROCESS_ID", "PROCESS_VERSION", "REASON", "REF", "ROLES", "SEQ", "SOURCE", "TARGET", "TIME", "TRANSITION",
            "Entry", "History", "Problem", "from_entries", "normalise"]

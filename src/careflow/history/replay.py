@@ -14,7 +14,6 @@ refusal codes; not versions, transition ids, refusal wording or hashes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,11 +24,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
+from careflow.history.chain import chain_problem
+from careflow.history.entries import COMMITS
 from careflow.history.jsonl import JsonLinesFile
 from careflow.history.reader import ABSENT, EPOCH, Entry, History, from_entries, open_history, read_history
+from careflow.history.removed import Removed, as_recorded, is_records, replay_records, without
 from careflow.history.report import Divergence, entry_json, final_checks, mismatch, refusal
 from careflow.model.definition import ProcessDefinition
-from careflow.runtime.audit import GENESIS, AuditEntry, canonical_bytes, cook
+from careflow.runtime.audit import GENESIS, AuditEntry, cook
 from careflow.runtime.changes import action_failed, assign, due_at, open_case, tick
 from careflow.runtime.compiled import Actor, CompiledProcess, Resolver, compile
 from careflow.runtime.engine import decide
@@ -169,6 +171,7 @@ def _run(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: CompiledPr
     now: datetime = EPOCH
     snap: Any = None  # the raw snapshot so far (None before 'opened')
     head, follows, i = GENESIS, 0, 0  # follows: the seq the next entry a step records must have
+    seen = Removed()  # values removed from the entries so far (see careflow.history.removed)
     for e, text in items:
         kind = e[E_KIND]
         try:
@@ -191,19 +194,17 @@ def _run(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: CompiledPr
                     cached = actors[e[E_ACTOR]] = (e[E_ROLES], Actor(e[E_ACTOR], frozenset(e[E_ROLES])))
                 reason = None if e[E_REASON] is ABSENT else e[E_REASON]
                 # then semantics: the runtime decides the entry again
-                if kind == "fired" or kind == "report" or (kind == "denied" and not _is_tick(e[E_REF])):
-                    snap, produced, other = _step_again(c, i, e, snap, cached[1], now, reason)
-                else:
-                    snap, produced, other = _other(c, h, i, e, snap, cached[1], now, reason)
+                snap, produced, other = _decide(c, h, i, e, snap, cached[1], now, reason, seen)
                 if other is not None:
                     return fail(i, other[1], other[0], other[2])
                 p, follows = produced[0], produced[-1][E_SEQ] + 1
                 if len(produced) > 1:
                     pending.extend(produced[1:])
             # compare: one tuple comparison when the entry is complete and agrees; then the hash chain
+            p = seen.settle(i, p, e)
             found = mismatch(i, p, e, behaviour, sealed) if p[:E_PREV_HASH] != e[:E_PREV_HASH] else None
             if found is None and sealed:
-                found = _chain(i, e, head, text, p)
+                found = chain_problem(i, e, head, text, p)
                 head = e[E_HASH]
             if found is not None:
                 return fail(i, found[1], found[0], p if found[0] not in _CHAIN_CODES else None)
@@ -214,7 +215,7 @@ def _run(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: CompiledPr
     if isinstance(h, JsonLinesFile) and h.late_hash is not None:
         return fail(0, f"entry 0: has no 'hash', though the history is hash-chained (entry {h.late_hash} has one)",
                     "hash-missing")
-    return _finish(c, h, i, snap, log, pending, head if sealed else None, behaviour)
+    return _finish(c, h, i, snap, log, pending, head if sealed else None, behaviour, seen)
 
 
 def _items(h: History | JsonLinesFile, sealed: bool) -> tuple[Iterable[tuple[Entry, str | None]], Any]:
@@ -234,8 +235,12 @@ def _failed(h: History | JsonLinesFile, index: int, reason: str, code: str, actu
 
 
 def _finish(c: CompiledProcess, h: History | JsonLinesFile, n: int, snap: RawSnapshot, log: Any,
-            pending: deque[Entry], head: str | None, behaviour: bool) -> ReplayResult:
-    """After the last entry: what the definition still records, the stored state and head, ``expect``."""
+            pending: deque[Entry], head: str | None, behaviour: bool, seen: Removed) -> ReplayResult:
+    """After the last entry: removed values no redaction names, what the definition still records, the
+    stored state and head, ``expect``."""
+    unlogged = seen.unlogged()
+    if unlogged is not None:
+        return _failed(h, unlogged[0], unlogged[1], "values-removed")
     if pending:
         p = pending[0]
         if head is not None or any(q[E_KIND] not in _FOLLOWERS for q in pending):
@@ -270,14 +275,30 @@ def _start_problem(c: CompiledProcess, h: History | JsonLinesFile, recorded_on: 
     return None
 
 
+def _decide(c: CompiledProcess, h: History | JsonLinesFile, i: int, e: Entry, snap: Any,
+            actor: Actor, now: datetime, reason: str | None, seen: Removed
+            ) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
+    """Entry ``i`` decided again by the part of the runtime that records its kind."""
+    if is_records(e):
+        return replay_records(c, i, e, snap, actor, now, reason, seen)
+    kind = e[E_KIND]
+    if kind == "fired" or kind == "report" or (kind == "denied" and not _is_tick(e[E_REF])):
+        return _step_again(c, i, e, snap, actor, now, reason, seen)
+    return _other(c, h, i, e, snap, actor, now, reason, seen)
+
+
 def _step_again(c: CompiledProcess, i: int, e: Entry, snap: RawSnapshot, actor: Actor, now: datetime,
-                reason: str | None) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
+                reason: str | None, seen: Removed) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
     """A ``fired`` or ``denied`` entry: (snapshot, produced entries, problem as (code, reason, actual))."""
     data, kind, ref = e[E_DATA], e[E_KIND], e[E_REF]
+    seen.note(i, e)
     # a report (or its refusal) names the child case's entry that caused it: an input, like the time
     linked = dict(ref) if ref and ref is not ABSENT and any(k == "case_id" for k, _ in ref) else None
     new, produced, refused = decide(c, snap, e[E_EVENT], actor, dict(data) if data else None, now, reason,
                                     "report" if kind == "report" else "fired", linked)
+    if seen.since is not None and (refused is not None or kind == "denied"
+                                   or produced[0][E_TRANSITION] != e[E_TRANSITION]):
+        return as_recorded(c, i, e, snap, actor, now, reason)  # values it may read were removed
     if refused is not None and kind != "denied":
         why = refusal(refused, e[E_EVENT], c.paths[snapshot_of(snap).leaf], actor)[0]
         return snap, produced, (refused.code, f"entry {i}: {why}", produced[0])
@@ -294,9 +315,11 @@ def _is_tick(ref: Any) -> bool:
 
 
 def _other(c: CompiledProcess, h: History | JsonLinesFile, i: int, e: Entry, snap: RawSnapshot | None, actor: Actor,
-           now: datetime, reason: str | None) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
+           now: datetime, reason: str | None, seen: Removed
+           ) -> tuple[Any, tuple[Entry, ...], tuple[str, str, Any] | None]:
     """Every kind but fired/denied: (snapshot, produced entries, problem as (code, reason, actual))."""
     kind, ref = e[E_KIND], dict(e[E_REF]) if e[E_REF] is not ABSENT and e[E_REF] else {}
+    gone = seen.note(i, e)
     if kind == "opened":
         if snap is not None:
             return snap, (), ("unexpected-kind", f"entry {i}: an 'opened' entry can only come first", None)
@@ -309,7 +332,7 @@ def _other(c: CompiledProcess, h: History | JsonLinesFile, i: int, e: Entry, sna
         if opening.refusal is not None or opening.stored is None:
             code, message = (opening.refusal.code, opening.refusal.message) if opening.refusal else ("error", "")
             return snap, (), (code, f"entry {i}: the case cannot be opened: {message}", None)
-        return opening.snapshot, (opening.stored,), None
+        return opening.snapshot, without((opening.stored,), gone), None
     assert snap is not None
     if kind == "deadline" or kind == "denied":
         done = tick(c, snap, now)
@@ -345,43 +368,12 @@ def _other(c: CompiledProcess, h: History | JsonLinesFile, i: int, e: Entry, sna
                                          "(it follows the entry that causes it)", None)
 
 
-def _chain(i: int, e: Entry, head: str, text: str | None, p: Entry) -> tuple[str, str] | None:
-    recorded = e[E_HASH]
-    if recorded is ABSENT or recorded is None:
-        return "hash-missing", f"entry {i}: has no 'hash', though the history is hash-chained"
-    prev = e[E_PREV_HASH]
-    if prev is not ABSENT and prev != head:
-        return "link-broken", (f"entry {i}: prev_hash does not point at the entry before it "
-                               "(an entry removed, inserted or reordered?)")
-    if text is not None and _line_hash_ok(text, recorded):
-        return None
-    try:
-        content = canonical_bytes(e, head)
-    except (TypeError, ValueError):
-        # a partial entry with a hash: absent fields take the values the engine produced
-        content = canonical_bytes(tuple(pv if ev is ABSENT else ev for pv, ev in zip(p, e, strict=True)), head)
-    if hashlib.sha256(content).hexdigest() != recorded:
-        return "hash-mismatch", f"entry {i}: hash does not match its content"
-    return None
-
-
-def _line_hash_ok(text: str, recorded: str) -> bool:
-    """A JSON line in the canonical form (what ``dumps_jsonl`` writes) is hashed as read: remove its
-    ``hash`` member and the rest is exactly the canonical bytes. Any other layout fails here and is
-    re-encoded by the caller; a match cannot be wrong, as the canonical form has no top-level ``hash``."""
-    needle = f',"hash":"{recorded}"'
-    at = text.find(needle)
-    if at < 0:
-        return False
-    return hashlib.sha256((text[:at] + text[at + len(needle):]).encode("utf-8")).hexdigest() == recorded
-
-
 def _sealed_log(log: Sequence[Entry], recorded: Sequence[Entry]) -> tuple[Entry, ...]:
     """The replayed entries with the recorded hashes, which were verified against this content."""
     out = []
     prev = GENESIS
     for p, e in zip(log, recorded, strict=True):
-        out.append((*p[:E_PREV_HASH], prev, e[E_HASH]))
+        out.append((*p[:E_PREV_HASH], prev, e[E_HASH], e[COMMITS] if len(e) > COMMITS else None))
         prev = e[E_HASH]
     return tuple(out)
 

@@ -40,6 +40,7 @@ _WORDS: dict[str, dict[str, str]] = {
     "states": {"nn": "Andre tilstandar", "nb": "Andre tilstander", "en": "Other states", "sv": "Andra tillstånd"},
     "more": {"nn": "fleire", "nb": "flere", "en": "more", "sv": "fler"},
     "end": {"nn": "slutt", "nb": "slutt", "en": "end", "sv": "slut"},
+    "removed": {"nn": "[fjerna]", "nb": "[fjernet]", "en": "[removed]", "sv": "[borttaget]"},
 }
 
 

@@ -5,13 +5,15 @@ microsecond range (an attrs class with this many fields costs several times more
 
 Sealing is lazy. ``engine.step`` builds entries with ``prev_hash`` and ``hash`` set to ``None``;
 the case seals them (``seal``) the first time its history is read, serialised, verified or
-committed. Sealing is deterministic — the hash covers only the entry's own content and
-``prev_hash`` — and honest, because everything an entry holds is immutable (strings, numbers,
-tuples, frozensets, ``FrozenMap``, read-only mappings over dicts nobody keeps a handle to, UTC
-datetimes), so the hash computed later is the hash that would have been computed at once.
+committed, and keeps the sealed entry. Sealing draws a fresh random salt per data value (the
+commitments of ``careflow.runtime.commitments``); the hash covers the entry's own content, those
+commitments and ``prev_hash``. It is honest, because everything an entry holds is immutable (strings,
+numbers, tuples, frozensets, ``FrozenMap``, read-only mappings over dicts nobody keeps a handle to, UTC
+datetimes), so the hash computed later covers what would have been covered at once.
 
 Canonical form: the entry as its JSON object (``to_json``: the keys ``from``/``to`` hold the fields
-``source``/``target``) without ``hash`` (``prev_hash`` included), keys sorted, no whitespace,
+``source``/``target``; a committed entry's ``data`` is ``{"#commit": {key: commitment}}``) without
+``hash`` and ``values`` (``prev_hash`` included), keys sorted, no whitespace,
 ``ensure_ascii=False``, UTF-8; times as ``datetime.isoformat()`` of a UTC datetime, roles as a list.
 """
 
@@ -28,6 +30,8 @@ from typing import Any, NamedTuple
 import attrs
 
 from careflow.model.frozen import FrozenMap, freeze
+from careflow.runtime import commitments
+from careflow.runtime.commitments import Commits, commit, marked_data
 from careflow.runtime.data import EMPTY, to_json_value
 
 #: ``prev_hash`` of the first entry of every case.
@@ -35,7 +39,7 @@ GENESIS = "0" * 64
 
 #: Entry kinds. ``denied`` and ``action_failed`` never change the case; the others may.
 KINDS: tuple[str, ...] = ("opened", "fired", "denied", "assigned", "deadline", "spawned", "action_failed", "report",
-                          "reported")
+                          "reported", "redacted", "corrected")
 
 
 class AuditEntry(NamedTuple):
@@ -48,7 +52,9 @@ class AuditEntry(NamedTuple):
     ``code`` is the refusal code of a ``denied`` entry; ``detail`` its message. ``ref`` links to
     another case or names what an entry is about (parent of an ``opened`` child, the child of a
     ``spawned`` entry, the state and due time of a ``deadline``, the role of an ``assigned``).
-    ``transition`` is the id of the transition that fired.
+    ``transition`` is the id of the transition that fired. ``commits``: the salted commitments the
+    hash covers instead of the data values (``careflow.runtime.commitments``); None for an entry of
+    scheme 1 (raw values hashed) or not sealed yet. ``data`` lacks the values that were removed.
     """
 
     seq: int
@@ -70,6 +76,7 @@ class AuditEntry(NamedTuple):
     process_version: str
     prev_hash: str | None = None
     hash: str | None = None
+    commits: Commits | None = None
 
     @property
     def sealed(self) -> bool:
@@ -78,8 +85,10 @@ class AuditEntry(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         """The entry as plain JSON types (includes ``hash``); ``source``/``target`` are ``from``/``to``."""
         out: dict[str, Any] = {}
-        for name, value in zip(JSON_FIELDS, self, strict=True):
+        for name, value in zip(JSON_FIELDS, self[:19], strict=True):
             out[name] = to_json_value(value)
+        if self.commits is not None:
+            out["data"], out["values"] = commitments.to_json(self.commits, self.data)
         return out
 
     @classmethod
@@ -88,9 +97,12 @@ class AuditEntry(NamedTuple):
 
         Strict on purpose: this reads stored logs. Hand-written, partial entries are read by
         ``careflow.history.reader``."""
-        if obj.keys() != _JSON_SET:
-            diff = sorted(set(obj) ^ _JSON_SET)
+        keys = obj.keys() - {"values"}
+        if keys != _JSON_SET:
+            diff = sorted(set(keys) ^ _JSON_SET)
             raise ValueError(f"audit entry has wrong keys: {', '.join(diff)}")
+        committed = commitments.from_json(obj["data"], obj.get("values"))
+        data, commits = committed if committed is not None else (obj["data"], None)
         time = obj["time"]
         roles = obj["roles"]
         if not isinstance(time, str) or not isinstance(roles, list):
@@ -99,14 +111,14 @@ class AuditEntry(NamedTuple):
         return cls(
             seq=obj["seq"], time=datetime.fromisoformat(time), case_id=obj["case_id"], kind=obj["kind"],
             actor=obj["actor"], roles=tuple(roles), event=obj["event"], source=obj["from"],
-            target=obj["to"], data=_mapping(obj["data"]), reason=obj["reason"], code=obj["code"],
+            target=obj["to"], data=_mapping(data), reason=obj["reason"], code=obj["code"],
             detail=obj["detail"], ref=None if ref is None else _mapping(ref), transition=obj["transition"],
             process_id=obj["process_id"], process_version=obj["process_version"],
-            prev_hash=obj["prev_hash"], hash=obj["hash"],
+            prev_hash=obj["prev_hash"], hash=obj["hash"], commits=commits,
         )
 
 
-FIELDS: tuple[str, ...] = AuditEntry._fields
+FIELDS: tuple[str, ...] = AuditEntry._fields[:19]  # the fields of the JSON form (``commits`` is its own)
 #: The keys of an entry in JSON, in field order: ``source``/``target`` are written ``from``/``to``.
 JSON_FIELDS: tuple[str, ...] = tuple({"source": "from", "target": "to"}.get(f, f) for f in FIELDS)
 _JSON_SET = frozenset(JSON_FIELDS)
@@ -129,7 +141,8 @@ def cook(raw: RawEntry) -> AuditEntry:
     data = EMPTY if data is None else MappingProxyType(dict(data)) if type(data) is tuple else data
     if type(ref) is tuple:
         ref = MappingProxyType(dict(ref))
-    return _new(AuditEntry, (*raw[:_DATA], data, *raw[_DATA + 1:_REF], ref, *raw[_REF + 1:]))
+    commits = raw[19] if len(raw) > 19 else None
+    return _new(AuditEntry, (*raw[:_DATA], data, *raw[_DATA + 1:_REF], ref, *raw[_REF + 1:19], commits))
 
 
 def pairs(mapping: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...] | None:
@@ -213,6 +226,7 @@ def _plain(value: Any) -> dict[str, Any]:
 
 def canonical_bytes(entry: AuditEntry | RawEntry, prev_hash: str | None) -> bytes:
     """The bytes the hash covers for ``entry`` linked to ``prev_hash`` (its own ``prev_hash`` ignored).
+    A committed entry (``commits`` set) covers its commitments instead of its data values.
 
     The same bytes as ``json.dumps`` of ``to_json`` (sorted keys, no whitespace, ``ensure_ascii=False``),
     written field by field: several times faster, and this runs once per entry whenever a log is sealed,
@@ -220,16 +234,22 @@ def canonical_bytes(entry: AuditEntry | RawEntry, prev_hash: str | None) -> byte
     """
     (seq, time, case_id, kind, actor, roles, event, source, target, data, reason, code, detail, ref, transition,
      process_id, process_version) = entry[:17]
+    commits = entry[19] if len(entry) > 19 else None
+    if type(commits) is not tuple:
+        commits = None  # scheme 1 (or a partial entry of a hand-written history: ABSENT)
     if type(seq) is not int or type(roles) not in (tuple, list) or not isinstance(time, datetime):
         # not an entry careflow writes: the slow, general form (json raises on what JSON cannot hold)
         body = dict(zip(JSON_FIELDS, (*entry[:17], prev_hash), strict=False))
         body.update(time=to_json_value(time), data=_plain(data), ref=None if ref is None else _plain(ref),
                     roles=to_json_value(roles))
+        if commits is not None:
+            body["data"] = json.loads(marked_data(commits))
         return _encode(body).encode("utf-8")
     j, t = _json, _text
+    data_text = marked_data(commits) if commits is not None else _fast(_plain(data)) if data else "{}"
     text = (
         f'{{"actor":{j(actor)},"case_id":{j(case_id)},"code":{j(code)},'
-        f'"data":{_fast(_plain(data)) if data else "{}"},"detail":{t(detail)},"event":{j(event)},'
+        f'"data":{data_text},"detail":{t(detail)},"event":{j(event)},'
         f'"from":{j(source)},"kind":{j(kind)},"prev_hash":{t(prev_hash)},"process_id":{j(process_id)},'
         f'"process_version":{j(process_version)},"reason":{t(reason)},'
         f'"ref":{"null" if ref is None else _fast(_plain(ref))},"roles":{j(tuple(roles))},"seq":{seq},'
@@ -247,15 +267,34 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(canonical_bytes(entry, entry.prev_hash)).hexdigest()
 
 
+def committed(entry: AuditEntry | RawEntry) -> RawEntry:
+    """``entry`` with its ``commits``: kept when it has them; made (fresh salts) for an entry not sealed
+    yet; none for a sealed entry without them (scheme 1 stays scheme 1: its hash cannot change)."""
+    commits = entry[19] if len(entry) > 19 else None
+    if commits is None and entry[18] is None:
+        data = entry[_DATA]
+        commits = commit(data if type(data) is tuple else data.items() if data else None)
+    return (*entry[:19], commits)
+
+
 def seal(entry: AuditEntry | RawEntry, prev_hash: str) -> AuditEntry:
-    """``entry`` with ``prev_hash`` set and its ``hash`` computed."""
+    """``entry`` with ``prev_hash`` set, its commitments made (see ``committed``) and its ``hash`` computed."""
+    entry = committed(entry)
     digest = hashlib.sha256(canonical_bytes(entry, prev_hash)).hexdigest()
-    return cook((*entry[:17], prev_hash, digest))
+    return cook((*entry[:17], prev_hash, digest, entry[19]))
+
+
+def seal_plain(entry: AuditEntry | RawEntry, prev_hash: str) -> AuditEntry:
+    """``entry`` sealed in scheme 1 (its raw data values hashed, no commitments), as careflow sealed every
+    entry before schema version 4: for tests and tools that write such logs. careflow itself never does."""
+    plain = (*entry[:17], prev_hash, None, None)
+    return cook((*plain[:18], hashlib.sha256(canonical_bytes(plain, prev_hash)).hexdigest(), None))
 
 
 def seal_raw(entry: RawEntry, prev_hash: str) -> RawEntry:
     """``seal`` for the stored form, staying in it (what ``Case`` keeps)."""
-    return (*entry[:17], prev_hash, hashlib.sha256(canonical_bytes(entry, prev_hash)).hexdigest())
+    entry = committed(entry)
+    return (*entry[:17], prev_hash, hashlib.sha256(canonical_bytes(entry, prev_hash)).hexdigest(), entry[19])
 
 
 def seal_all(entries: Iterable[AuditEntry], prev_hash: str = GENESIS) -> list[AuditEntry]:
@@ -271,7 +310,8 @@ def seal_all(entries: Iterable[AuditEntry], prev_hash: str = GENESIS) -> list[Au
 class VerifyResult:
     """``ok``, or the first broken link: its ``index`` in the list and ``problem``.
 
-    ``problem`` is ``content-changed`` (the entry's hash does not match its content),
+    ``problem`` is ``content-changed`` (the entry's hash does not match its content, or a value kept
+    beside a committed entry does not match its commitment),
     ``link-broken`` (its ``prev_hash`` is not the previous entry's hash) or ``sequence-gap``
     (its ``seq`` does not follow the previous one).
     """
@@ -302,6 +342,10 @@ def verify_chain(entries: Sequence[AuditEntry], prev_hash: str = GENESIS, first_
         if entry.hash != actual:
             return VerifyResult(False, index, "content-changed",
                                 f"entry {index} (seq {entry.seq!r}) does not match its hash", len(entries))
+        wrong = None if entry.commits is None else commitments.problem(entry.data, entry.commits)
+        if wrong is not None:
+            return VerifyResult(False, index, "content-changed", f"entry {index} (seq {entry.seq!r}): {wrong}",
+                                len(entries))
         if entry.prev_hash != prev_hash:
             return VerifyResult(False, index, "link-broken",
                                 f"entry {index} does not point at the entry before it", len(entries))
@@ -313,6 +357,25 @@ def verify_chain(entries: Sequence[AuditEntry], prev_hash: str = GENESIS, first_
     return VerifyResult(True, count=len(entries))
 
 
-__all__ = ["FIELDS", "GENESIS", "JSON_FIELDS", "KINDS", "AuditEntry", "FrozenMap", "RawEntry", "VerifyResult",
-           "canonical", "canonical_bytes", "cook", "entry_hash", "pairs", "seal", "seal_all", "seal_raw", "store",
-           "verify_chain"]
+__all__ = [
+    "FIELDS",
+    "GENESIS",
+    "JSON_FIELDS",
+    "KINDS",
+    "AuditEntry",
+    "FrozenMap",
+    "RawEntry",
+    "VerifyResult",
+    "canonical",
+    "canonical_bytes",
+    "committed",
+    "cook",
+    "entry_hash",
+    "pairs",
+    "seal",
+    "seal_all",
+    "seal_plain",
+    "seal_raw",
+    "store",
+    "verify_chain",
+]

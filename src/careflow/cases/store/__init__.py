@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from careflow.cases.case import Case
     from careflow.cases.store.access import AccessEntry
     from careflow.cases.store.reader import CaseReader
+    from careflow.cases.store.records import Redaction
     from careflow.clock import Clock
     from careflow.history.checkpoint import Checkpoint
     from careflow.model.definition import ProcessDefinition
@@ -147,6 +148,18 @@ class CaseStore(Protocol):
 
     def history(self, case_id: str) -> tuple[AuditEntry, ...]: ...
 
+    def process(self, process_id: str, version: str) -> CompiledProcess:
+        """The compiled process a case runs on (registered, or found by the resolver / search path)."""
+
+    def redact(self, case_id: str, fields: Sequence[str], entries: Iterable[int] | None = None, *, actor: Actor,
+               reason: str, now: datetime | None = None) -> Redaction:
+        """Remove the values of ``fields`` (at the seqs ``entries``, or everywhere) from the case's log and
+        snapshot, keeping their commitments; records a ``redacted`` entry (docs/records.md)."""
+
+    def correct(self, case_id: str, field: str, value: Any, *, actor: Actor, reason: str,
+                now: datetime | None = None) -> Redaction:
+        """Set case data ``field`` to ``value`` with a ``corrected`` entry; its older values are removed."""
+
     def verify_cases(self, case_id: str | None = None, *, replay: bool = True,
                      checkpoint: Checkpoint | None = None) -> Iterator[CaseCheck]:
         """Check every case (or one), never stopping at a bad one: each audit row against its entry, the
@@ -197,7 +210,8 @@ def store_url(url: str | None = None) -> str:
 
 def open_store(url: str | None = None, *, create: bool = True, processes: Iterable[Any] = (),
                resolver: ProcessResolver | None = None, clock: Clock | None = None, identity: Actor | None = None,
-               purpose: str | None = None, log_reads: bool = True, seal_key: bytes | None = None) -> CaseStore:
+               purpose: str | None = None, log_reads: bool = True, seal_key: bytes | None = None,
+               records_role: str = "records_officer") -> CaseStore:
     """Open the store at ``url`` (see ``store_url``), applying pending schema migrations.
 
     - ``memory:`` — in this process only (tests);
@@ -217,6 +231,7 @@ def open_store(url: str | None = None, *, create: bool = True, processes: Iterab
     what a read that names no reader (``store.load`` rather than ``store.reader(actor, purpose).load``)
     records (default: actor ``program``, purpose ``not stated``). ``log_reads=False`` records no read
     (benchmarks; a store whose reads are logged elsewhere).
+    ``records_role``: the role an actor needs to redact or correct (docs/records.md).
     ``seal_key``: the application's key for the rows' seals (HMAC-SHA256; default: the file
     ``$CAREFLOW_SEAL_KEY_FILE`` names, else none: plain SHA-256). Every case row is sealed, and a row that
     does not match its seal is refused with ``TamperedCase`` before anything acts on it (see "What a store
@@ -230,7 +245,8 @@ def open_store(url: str | None = None, *, create: bool = True, processes: Iterab
 
         seal_key = key_from_environment()
     options: dict[str, Any] = {"processes": processes, "resolver": resolver, "clock": clock, "identity": identity,
-                               "purpose": purpose, "log_reads": log_reads, "seal_key": seal_key}
+                               "purpose": purpose, "log_reads": log_reads, "seal_key": seal_key,
+                               "records_role": records_role}
     if scheme == "memory":
         from careflow.cases.store.memory import MemoryStore
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from careflow.cases.case import Case
 from careflow.cases.children import open_child
@@ -29,8 +29,10 @@ from careflow.cases.store.codec import (
 )
 from careflow.cases.store.ids import check_case_id, check_stored_id, child_of, shown
 from careflow.cases.store.reader import CaseReader
+from careflow.cases.store.records import Redaction, redact
 from careflow.cases.store.seal import Sealer
 from careflow.cases.store.tamper import first_difference, past_head
+from careflow.cases.store.values import with_values
 from careflow.clock import SYSTEM_CLOCK, Clock
 from careflow.errors import (
     CareflowError,
@@ -49,11 +51,8 @@ from careflow.runtime.changes import tick
 from careflow.runtime.compiled import Actor, CompiledProcess, compile
 from careflow.runtime.engine import Step, step
 from careflow.runtime.fields import Snapshot, snapshot_of
+from careflow.runtime.records import RECORDS_ROLE
 from careflow.runtime.reports import due_reports, parent_link, report_up
-
-if TYPE_CHECKING:
-
-    pass
 
 Run = Callable[[CompiledProcess, Snapshot, datetime], Step]
 
@@ -66,9 +65,10 @@ class BaseStore(StoreAuditing):
     def __init__(self, url: str, *, processes: Iterable[ProcessDefinition | CompiledProcess] = (),
                  resolver: ProcessResolver | None = None, clock: Clock | None = None,
                  identity: Actor | None = None, purpose: str | None = None, log_reads: bool = True,
-                 seal_key: bytes | None = None) -> None:
+                 seal_key: bytes | None = None, records_role: str = RECORDS_ROLE) -> None:
         self.url = url
         self.clock = clock or SYSTEM_CLOCK
+        self.records_role = records_role  # the role that may redact (docs/records.md)
         self._resolver = resolver
         self._processes: dict[tuple[str, str], CompiledProcess] = {}
         for process in processes:
@@ -341,7 +341,7 @@ class BaseStore(StoreAuditing):
         beyond = past_head(row, rows) if check else None
         if beyond is not None:
             raise TamperedCase(case_id, *beyond)
-        return row, [r for r in rows if r[0] <= row.seq]
+        return row, with_values([r for r in rows if r[0] <= row.seq], self._value_rows(case_id))
 
     def _check(self, row: Row) -> None:
         """Refuse a row that does not carry its seal, naming its first inconsistent field (the slow path,
@@ -383,6 +383,20 @@ class BaseStore(StoreAuditing):
         """The stored version ``case`` was loaded or last saved at (None if this store does not know it)."""
         mark = self._track.get(case)
         return None if mark is None else mark[0]
+
+    # -- records duties -----------------------------------------------------------------------------
+
+    def redact(self, case_id: str, fields: Sequence[str], entries: Iterable[int] | None = None, *, actor: Actor,
+               reason: str, now: datetime | None = None) -> Redaction:
+        """Remove the values of ``fields`` from the case (see ``careflow.cases.store.records``)."""
+        check_stored_id(case_id)
+        return redact(self, case_id, list(fields), entries, actor, reason, self.records_role, now)
+
+    def correct(self, case_id: str, field: str, value: Any, *, actor: Actor, reason: str,
+                now: datetime | None = None) -> Redaction:
+        """Correct case data ``field`` to ``value``; its older values are removed (``redact``)."""
+        check_stored_id(case_id)
+        return redact(self, case_id, [field], None, actor, reason, self.records_role, now, (value,))
 
 
 __all__ = ["BaseStore"]

@@ -16,8 +16,9 @@ from typing import Any, NamedTuple
 
 from careflow.cases.case import FORMAT
 from careflow.cases.store import CaseInfo
+from careflow.cases.store.values import ValueRow, value_rows
 from careflow.errors import HistoryError, StoreError
-from careflow.runtime.audit import AuditEntry, canonical, cook
+from careflow.runtime.audit import AuditEntry, canonical, committed, cook
 from careflow.runtime.changes import due_at
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.fields import RawSnapshot
@@ -63,6 +64,7 @@ class Change(NamedTuple):
     entries: tuple[EntryRow, ...]
     expected: int | None
     seal: str = ""  # filled in when the snapshot text is final (``units``), just before the write
+    values: tuple[ValueRow, ...] = ()  # the kept values of committed entries (``careflow_values``)
 
     @property
     def case_id(self) -> str:
@@ -100,10 +102,11 @@ def seal_rows(entries: Sequence[AuditEntry], head: str) -> tuple[list[AuditEntry
     """
     sealed, rows = [], []
     for entry in entries:
-        body = tuple(cook(entry))[:-2]  # every field but prev_hash and hash (tuple.__new__: no _replace cost)
-        text = canonical(_new(AuditEntry, (*body, head, None)))
+        made = committed(entry)
+        body = made[:17]  # every field but prev_hash, hash and commits (tuple.__new__: no _replace cost)
+        text = canonical(_new(AuditEntry, (*body, head, None, made[19])))
         digest = hashlib.sha256(text).hexdigest()
-        done = _new(AuditEntry, (*body, head, digest))
+        done = cook((*body, head, digest, made[19]))
         head = digest
         sealed.append(done)
         rows.append(_row(done, text.decode("utf-8")))
@@ -118,7 +121,8 @@ def change(compiled: CompiledProcess, snap: RawSnapshot, entries: Sequence[Audit
     info = CaseInfo(snap[0], compiled.id, compiled.version, compiled.paths[snap[1]], snap[1] in compiled.finals,
                     due_at(snap) if snap[5] else None, version, snap[7], entries[-1].hash or "")
     return Change(info, dumps(snapshot_json(compiled, snap)) if encode else "",
-                  tuple(rows) if rows is not None else tuple(entry_row(e) for e in entries), expected)
+                  tuple(rows) if rows is not None else tuple(entry_row(e) for e in entries), expected,
+                  values=value_rows(entries))
 
 
 def decode(row: Row) -> RawSnapshot:

@@ -24,13 +24,16 @@ class MemoryStore(BaseStore):
         super().__init__(url, **options)
         self._cases: dict[str, Change] = {}
         self._audit: dict[str, list[EntryRow]] = {}
+        self._values: dict[tuple[str, int, str], tuple[str, str]] = {}  # (case, seq, field) -> (salt, value)
         self._saved: tuple[dict[str, Change], dict[str, int]] | None = None
         self._access: dict[str, list[AccessRow]] = {}
         self._access_head: dict[str, tuple[int, str]] = {}
+        self._saved_values: dict[tuple[str, int, str], tuple[str, str]] = {}
 
     def _begin(self) -> None:
-        # Enough to undo a transaction: the case rows as they were and each log's length.
+        # Enough to undo a transaction: the case rows as they were, each log's length, the kept values.
         self._saved = (dict(self._cases), {k: len(v) for k, v in self._audit.items()})
+        self._saved_values = dict(self._values)
 
     def _commit(self) -> None:
         self._saved = None
@@ -39,6 +42,7 @@ class MemoryStore(BaseStore):
         if self._saved is None:
             return
         self._cases, lengths = self._saved
+        self._values = self._saved_values
         for case_id in list(self._audit):
             if case_id in lengths:
                 del self._audit[case_id][lengths[case_id]:]
@@ -61,8 +65,18 @@ class MemoryStore(BaseStore):
             if ch.expected is not None and (current is None or current.info.version != ch.expected):
                 raise ConcurrentUpdate(ch.case_id, ch.expected, None if current is None else current.info.version)
         for ch in changes:
-            self._cases[ch.case_id] = ch._replace(entries=())
+            self._cases[ch.case_id] = ch._replace(entries=(), values=())
             self._audit.setdefault(ch.case_id, []).extend(ch.entries)
+            for v in ch.values:
+                self._values[(v.case_id, v.seq, v.field)] = (v.salt, v.value)
+
+    def _value_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
+        return sorted((seq, field, salt, value) for (cid, seq, field), (salt, value) in self._values.items()
+                      if cid == case_id)
+
+    def _remove_values(self, case_id: str, keys: Sequence[tuple[int, str]]) -> None:
+        for seq, field in keys:
+            self._values.pop((case_id, seq, field), None)
 
     def _history_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
         return [(e.seq, e.hash, e.prev_hash, e.entry) for e in self._audit.get(case_id, ())]

@@ -8,9 +8,12 @@ program cannot know which invariants the newer schema relies on.
 
 Migrations are append-only: never edit a released one, add the next version instead.
 
-Version 2 adds the rows' seals (``careflow.cases.store.seal``) and seals every existing row as it
-stands: it trusts the current rows, so run ``careflow audit verify`` before upgrading. With a seal key
-given when it runs, the rows are sealed with that key and its fingerprint recorded.
+Version 2 adds the access log (``careflow.cases.store.access_schema``). Version 3 adds the rows' seals
+(``careflow.cases.store.seal``) and seals every existing row as it stands: it trusts the current rows,
+so run ``careflow audit verify`` before upgrading. With a seal key given when it runs, the rows are
+sealed with that key and its fingerprint recorded. Version 4 adds ``careflow_values``, the values of
+committed entries (``careflow.cases.store.values``); entries written before it keep hashing their raw
+values.
 """
 
 from __future__ import annotations
@@ -69,6 +72,18 @@ SQLITE: tuple[Migration, ...] = (
         "ALTER TABLE careflow_cases ADD COLUMN seal TEXT NOT NULL DEFAULT ''",  # see careflow.cases.store.seal
         "CREATE TABLE careflow_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ), reseal=True),
+    # Values of committed entries (scheme 2), beside the log: a redaction deletes the row, never an entry.
+    # Entries written before this version keep scheme 1 (raw values in the entry): see docs/audit.md.
+    Migration(4, "values of committed entries beside the audit log", (
+        """CREATE TABLE careflow_values (
+            case_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            field TEXT NOT NULL,
+            salt TEXT NOT NULL,           -- 16 random bytes, hex
+            value TEXT NOT NULL,          -- the value's canonical JSON
+            PRIMARY KEY (case_id, seq, field)
+        ) WITHOUT ROWID""",
+    )),
 )
 
 POSTGRES: tuple[Migration, ...] = (
@@ -113,6 +128,16 @@ POSTGRES: tuple[Migration, ...] = (
         "ALTER TABLE careflow_cases ADD COLUMN seal text NOT NULL DEFAULT ''",
         "CREATE TABLE careflow_settings (name text PRIMARY KEY, value text NOT NULL)",
     ), reseal=True),
+    Migration(4, "values of committed entries beside the audit log", (
+        """CREATE TABLE careflow_values (
+            case_id text NOT NULL,
+            seq bigint NOT NULL,
+            field text NOT NULL,
+            salt text NOT NULL,
+            value text NOT NULL,
+            PRIMARY KEY (case_id, seq, field)
+        )""",
+    )),
 )
 
 

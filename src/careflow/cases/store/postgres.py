@@ -71,6 +71,14 @@ _FIRE = (_FIRE_HEAD + "x.seq, x.hash, x.prev_hash, x.kind, x.time::timestamptz, 
          "FROM u, unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) "
          "AS x(seq, hash, prev_hash, kind, time, entry)")
 _FIRE_ONE = _FIRE_HEAD + "%b, %b, %b, %b, %s::timestamptz, %b FROM u"  # one entry: scalars beat 1-element arrays
+# The same with the values kept beside committed entries, still one statement (then the statement's row
+# count is the values inserted). Parameters: as above, then the value rows' columns but case_id.
+_VALUES_TAIL = (") INSERT INTO careflow_values (case_id, seq, field, salt, value) "
+                "SELECT u.case_id, x.seq, x.field, x.salt, x.value FROM u, "
+                "unnest(%b::bigint[], %b::text[], %b::text[], %b::text[]) AS x(seq, field, salt, value)")
+_WITH_VALUES = {
+    sql: sql.replace(") INSERT INTO careflow_audit", "), a AS (INSERT INTO careflow_audit", 1) + _VALUES_TAIL
+    for sql in (_FIRE, _FIRE_ONE)}
 
 
 def _key_detail(exc: Exception) -> str:
@@ -237,16 +245,19 @@ class PostgresStore(PGAccess, SQLStore):
     def _write_now(self, changes: Sequence[Change]) -> None:
         if len(changes) == 1 and changes[0].expected is not None:
             ch = changes[0]
-            e = ch.entries
+            e, v = ch.entries, ch.values
             head = update_params(ch, DIALECT)
+            if len(e) == 1:
+                sql, params = _FIRE_ONE, (*head, *e[0][1:])
+            else:
+                sql, params = _FIRE, (*head, *columns(e)[1:])  # the entries' columns but case_id
+            if v:
+                sql, params = _WITH_VALUES[sql], (*params, *columns(v)[1:])
             try:
-                if len(e) == 1:
-                    cur = self._conn.execute(_FIRE_ONE, (*head, *e[0][1:]))
-                else:
-                    cur = self._conn.execute(_FIRE, (*head, *columns(e)[1:]))  # the entries' columns but case_id
+                cur = self._conn.execute(sql, params)
             except pgerrors.UniqueViolation as exc:  # the update matched (one statement): rows past the head
                 raise past_head_error(ch) from exc
-            if cur.rowcount != len(e):
+            if cur.rowcount != (len(v) if v else len(e)):
                 row = self._read(ch.case_id, False)
                 stale = ConcurrentUpdate(ch.case_id, ch.expected or 0, None if row is None else row.version)
                 stale.cached = self._cached

@@ -44,6 +44,10 @@ DROP_KEY = "DELETE FROM careflow_settings WHERE name = ?"
 READ_KEY = "SELECT value FROM careflow_settings WHERE name = ?"
 WRITE_KEY = "INSERT INTO careflow_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
 INSERT_ENTRY = f"INSERT INTO careflow_audit ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+VALUE_COLUMNS = "case_id, seq, field, salt, value"
+INSERT_VALUE = f"INSERT INTO careflow_values ({VALUE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+VALUES = "SELECT seq, field, salt, value FROM careflow_values WHERE case_id = ? ORDER BY seq, field"
+DELETE_VALUE = "DELETE FROM careflow_values WHERE case_id = ? AND seq = ? AND field = ?"
 
 
 def same(value: Any) -> Any:
@@ -160,6 +164,13 @@ class SQLStore(BaseStore):
     def _case_ids(self) -> list[str]:
         return [r[0] for r in self._conn.execute(self.dialect.case_ids).fetchall()]
 
+    def _value_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
+        return list(self._conn.execute(self.dialect.sql(VALUES), (case_id,)).fetchall())
+
+    def _remove_values(self, case_id: str, keys: Sequence[tuple[int, str]]) -> None:
+        if keys:
+            self._conn.cursor().executemany(self.dialect.sql(DELETE_VALUE), [(case_id, s, f) for s, f in keys])
+
     def _logged_ids(self) -> list[str]:
         return [r[0] for r in self._conn.execute(LOGGED_IDS).fetchall()]
 
@@ -183,6 +194,9 @@ class SQLStore(BaseStore):
                 if c.case_id not in updated:
                     row = self._read(c.case_id, False)
                     raise ConcurrentUpdate(c.case_id, c.expected or 0, None if row is None else row.version)
+        values = [v for c in changes for v in c.values]
+        if values:
+            self._conn.cursor().executemany(self.dialect.sql(INSERT_VALUE), values)
         entries: list[EntryRow] = [e for c in changes for e in c.entries]
         if not entries:
             return

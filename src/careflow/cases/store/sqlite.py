@@ -193,6 +193,9 @@ class SQLiteStore(SQLAccess, SQLStore):
                 if self._conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute(f"PRAGMA synchronous={synchronous}")
+                # Freed space is zeroed as it is freed, so an old snapshot or a redacted value does not linger
+                # in a page's free area (docs/records.md); _scrub empties the WAL after a redaction.
+                self._conn.execute("PRAGMA secure_delete=ON")
                 if todo:
                     self._migrate()
             if version or not self.read_only:
@@ -298,6 +301,11 @@ class SQLiteStore(SQLAccess, SQLStore):
         finally:
             conn.text_factory = factory
         return batch_of(after, cases, audit)
+
+    def _scrub(self) -> None:
+        """After a redaction: copy the WAL into the file and truncate it, so no old frame keeps a value."""
+        if not self._tx:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     @contextmanager
     def _reading(self) -> Iterator[None]:

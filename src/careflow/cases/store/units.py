@@ -21,6 +21,7 @@ from careflow.cases.store.codec import Change, EntryRow, Row, dumps, snapshot_js
 from careflow.cases.store.ids import check_stored_id
 from careflow.cases.store.scan import Batch
 from careflow.cases.store.seal import Sealer
+from careflow.cases.store.values import ValueRow
 from careflow.errors import CareflowError, CaseExists, CaseNotFound, StoreError, TamperedCase
 from careflow.runtime.compiled import CompiledProcess
 from careflow.runtime.fields import Snapshot
@@ -37,12 +38,14 @@ class StoreUnits:
         self._tx = 0  # depth of transaction() blocks
         self._pending: dict[str, Change] = {}  # inside transaction(): writes not yet sent (merged per case)
         self._pending_entries: dict[str, list[EntryRow]] = {}
+        self._pending_values: dict[str, list[ValueRow]] = {}
         self._cache: dict[str, Row] = {}  # inside transaction(): rows as this transaction left them
         # inside transaction(): decoded snapshots, so a batch neither decodes nor encodes per fire
         self._snaps: dict[str, tuple[CompiledProcess, Snapshot]] = {}
         # per case handed out: the stored version and the snapshot committed at it
         self._track: weakref.WeakKeyDictionary[Case, tuple[int, Snapshot]] = weakref.WeakKeyDictionary()
         self._track_pending: list[tuple[Case, tuple[int, Snapshot]]] = []
+        self._scrub_due = False
 
     # -- backend primitives ------------------------------------------------------------------------
 
@@ -65,6 +68,17 @@ class StoreUnits:
     def _history_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
         """(seq, hash, prev_hash, entry JSON) of every audit row of the case, by seq."""
         raise NotImplementedError
+
+    def _value_rows(self, case_id: str) -> list[tuple[int, str, str, str]]:
+        """(seq, field, salt, value JSON) of every value kept beside the case's committed entries."""
+        raise NotImplementedError
+
+    def _remove_values(self, case_id: str, keys: Sequence[tuple[int, str]]) -> None:
+        """Delete the kept values (and salts) at (seq, field) ``keys``, inside the open transaction."""
+        raise NotImplementedError
+
+    def _scrub(self) -> None:
+        """After a redaction commits: make the deleted values unrecoverable from the database file."""
 
     def _select(self, case_id: str | None, process_id: str | None, state: str | None,
                 due_before: datetime | None, closed: bool | None, limit: int | None) -> list[CaseInfo]:
@@ -177,6 +191,8 @@ class StoreUnits:
             if earlier is not None:
                 ch = ch._replace(expected=earlier.expected)
             self._pending_entries.setdefault(ch.case_id, []).extend(ch.entries)  # a list: no copy per fire
+            if ch.values:
+                self._pending_values.setdefault(ch.case_id, []).extend(ch.values)
             self._pending[ch.case_id] = ch
             if ch.snapshot:  # written from a Case (save/create): any decoded snapshot kept for it is stale
                 self._snaps.pop(ch.case_id, None)
@@ -187,7 +203,8 @@ class StoreUnits:
             return
         changes = []
         for ch in self._pending.values():
-            ch = ch._replace(entries=tuple(self._pending_entries[ch.case_id]))
+            ch = ch._replace(entries=tuple(self._pending_entries[ch.case_id]),
+                             values=tuple(self._pending_values.get(ch.case_id, ())))
             if not ch.snapshot:
                 compiled, snap = self._snaps[ch.case_id]
                 ch = ch._replace(snapshot=dumps(snapshot_json(compiled, snap)))
@@ -196,6 +213,7 @@ class StoreUnits:
         self._apply(self._sealed(changes))
         self._pending.clear()
         self._pending_entries.clear()
+        self._pending_values.clear()
 
     def _remember(self, case: Case, version: int) -> None:
         mark = (version, case.snapshot)
@@ -229,6 +247,7 @@ class StoreUnits:
                 return
             self._begin()
             self._tx = 1
+            self._scrub_due = False  # set by a redaction in the block: scrubbed once, after the commit
             try:
                 self._lock_ahead(lock)
                 yield self
@@ -242,12 +261,15 @@ class StoreUnits:
                 self._tx = 0
                 self._pending.clear()
                 self._pending_entries.clear()
+                self._pending_values.clear()
                 self._cache.clear()
                 self._snaps.clear()
                 self._block_ended()
             for case, mark in self._track_pending:
                 self._track[case] = mark
             self._track_pending.clear()
+            if self._scrub_due:
+                self._scrub()
 
     def __enter__(self) -> Self:
         return self
