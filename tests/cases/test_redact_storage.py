@@ -90,11 +90,13 @@ def test_a_migrated_store_keeps_its_old_logs(tmp_path: Path, clock: ManualClock)
     case.fire("note", ANN, {"tags": SECRET})
     with open_store(url, processes=[RELAY_C], clock=clock) as s:
         s.create(Case.from_json(RELAY_C, _scheme_one(case), clock=clock))
-    with sqlite3.connect(path) as conn:  # back to schema 1, as a store written by an older careflow
+    with sqlite3.connect(path) as conn:  # back to before commitments, as a store written by an older careflow
         conn.execute("DROP TABLE careflow_values")
-        conn.execute("DELETE FROM careflow_schema WHERE version = 2")
+        conn.execute("ALTER TABLE careflow_cases DROP COLUMN seal")
+        conn.execute("DROP TABLE careflow_settings")
+        conn.execute("DELETE FROM careflow_schema WHERE version >= 3")
     conn.close()
-    with open_store(url, processes=[RELAY_C], clock=clock) as s:  # migrates to schema 2
+    with open_store(url, processes=[RELAY_C], clock=clock) as s:  # migrates: values (3), then seals (4)
         assert all(c.ok for c in s.verify_cases()) and s.history("old")[1].commits is None
         s.fire("old", "note", ANN, {"tags": "new value"})
         assert s.history("old")[-1].commits is not None  # new entries are committed

@@ -286,7 +286,7 @@ def seal(entry: AuditEntry | RawEntry, prev_hash: str) -> AuditEntry:
 
 def seal_plain(entry: AuditEntry | RawEntry, prev_hash: str) -> AuditEntry:
     """``entry`` sealed in scheme 1 (its raw data values hashed, no commitments), as careflow sealed every
-    entry before schema version 4: for tests and tools that write such logs. careflow itself never does."""
+    entry before schema version 3: for tests and tools that write such logs. careflow itself never does."""
     plain = (*entry[:17], prev_hash, None, None)
     return cook((*plain[:18], hashlib.sha256(canonical_bytes(plain, prev_hash)).hexdigest(), None))
 

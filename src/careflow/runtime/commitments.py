@@ -1,6 +1,6 @@
 """Salted commitments: what an entry's hash covers for each value of its ``data`` (scheme 2).
 
-An entry sealed by careflow since schema version 4 does not hash its data values. Its hash covers, for each
+An entry sealed by careflow since schema version 3 does not hash its data values. Its hash covers, for each
 key of ``data``, a commitment ``SHA-256(salt || canonical value)`` with a fresh 16-byte random salt
 (``secrets.token_bytes``). The salt and the value are kept beside the entry (``commits``); removing
 both keeps the commitment, so the chain still verifies while the value is gone.

@@ -54,6 +54,9 @@ def forge(url: str, case: Case) -> None:
     attack(url, "INSERT INTO careflow_cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", *insert_params(made, DIALECT))
     for entry in case.history:
         attack(url, "INSERT INTO careflow_audit VALUES (?, ?, ?, ?, ?, ?, ?)", *entry_row(entry))
+    attack(url, "DELETE FROM careflow_values WHERE case_id = ?", case.case_id)
+    for value in made.values:  # the kept values of the forged entries, beside them
+        attack(url, "INSERT INTO careflow_values VALUES (?, ?, ?, ?, ?)", *value)
 
 
 def case_row(url: str, case_id: str) -> list[Any]:

@@ -78,13 +78,11 @@ def started_elsewhere(clock: ManualClock) -> Case:
 def test_replaced_entries_are_caught_with_a_checkpoint(durable_url: str, world: CaseStore, key: Ed25519PrivateKey,
                                                        clock: ManualClock) -> None:
     checkpoint = world.checkpoint(key)
-    first = world.history("k2")[0].hash
-    case = Case.open(RELAY_C, "k2", actor=ANN, data={"consent": True}, clock=clock)  # the same opening entry
+    case = Case.open(RELAY_C, "k2", actor=ANN, data={"consent": True}, clock=clock)  # the same opening data
     case.fire("note", ANN, {"tags": "instead"})
     case.fire("note", ANN, {"tags": "of start"})
     forge(durable_url, case)
     assert next(iter(world.verify_cases("k2"))).ok
-    assert world.history("k2")[0].hash == first  # the opening entry is the same; the two after it are not
     found = broken(world, checkpoint, "k2")
     assert list(found) == ["k2"] and found["k2"].problem == "checkpoint-rewritten"
 

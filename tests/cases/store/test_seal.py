@@ -173,7 +173,7 @@ def _before_seals(url: str) -> None:
     left it)."""
     raw_sql(url, "ALTER TABLE careflow_cases DROP COLUMN seal")
     raw_sql(url, "DROP TABLE careflow_settings")
-    raw_sql(url, "DELETE FROM careflow_schema WHERE version = 3")
+    raw_sql(url, "DELETE FROM careflow_schema WHERE version = 4")
 
 
 @pytest.mark.parametrize("key", [None, KEY], ids=["unkeyed", "keyed"])

@@ -57,7 +57,9 @@ def test_a_postgres_app_role_edit_is_refused(pg_url: str, clock: ManualClock) ->
     for sql in [f"CREATE ROLE {role} NOLOGIN", f"GRANT USAGE ON SCHEMA {schema} TO {role}",
                 f"GRANT SELECT ON {schema}.careflow_schema, {schema}.careflow_settings TO {role}",
                 f"GRANT SELECT, INSERT, UPDATE ON {schema}.careflow_cases TO {role}",
-                f"GRANT SELECT, INSERT ON {schema}.careflow_audit TO {role}"]:
+                f"GRANT SELECT, INSERT ON {schema}.careflow_audit, {schema}.careflow_values TO {role}",
+                f"GRANT SELECT, INSERT ON {schema}.careflow_access TO {role}",
+                f"GRANT SELECT, INSERT, UPDATE ON {schema}.careflow_access_heads TO {role}"]:
         raw_sql(pg_url, sql)
     try:
         raw_sql(pg_url, f"SET ROLE {role}; {SCORE_9}")

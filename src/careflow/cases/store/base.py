@@ -347,7 +347,8 @@ class BaseStore(StoreAuditing):
         """Refuse a row that does not carry its seal, naming its first inconsistent field (the slow path,
         taken only on a mismatch: the columns against the snapshot, then the log replayed)."""
         if not self.sealer.check(row):
-            raise TamperedCase(row.case_id, *first_difference(row, self._history_rows(row.case_id), self.process))
+            logged = with_values(self._history_rows(row.case_id), self._value_rows(row.case_id))
+            raise TamperedCase(row.case_id, *first_difference(row, logged, self.process))
 
     def history(self, case_id: str) -> tuple[AuditEntry, ...]:
         return self.read_history(case_id, self.identity)

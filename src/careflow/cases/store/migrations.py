@@ -8,12 +8,12 @@ program cannot know which invariants the newer schema relies on.
 
 Migrations are append-only: never edit a released one, add the next version instead.
 
-Version 2 adds the access log (``careflow.cases.store.access_schema``). Version 3 adds the rows' seals
-(``careflow.cases.store.seal``) and seals every existing row as it stands: it trusts the current rows,
-so run ``careflow audit verify`` before upgrading. With a seal key given when it runs, the rows are
-sealed with that key and its fingerprint recorded. Version 4 adds ``careflow_values``, the values of
-committed entries (``careflow.cases.store.values``); entries written before it keep hashing their raw
-values.
+Version 2 adds the access log (``careflow.cases.store.access_schema``). Version 3 adds
+``careflow_values``, the values of committed entries (``careflow.cases.store.values``); entries written
+before it keep hashing their raw values. Version 4 adds the rows' seals (``careflow.cases.store.seal``)
+and seals every existing row as it stands: it trusts the current rows, so run ``careflow audit verify``
+before upgrading. With a seal key given when it runs, the rows are sealed with that key and its
+fingerprint recorded.
 """
 
 from __future__ import annotations
@@ -68,13 +68,9 @@ SQLITE: tuple[Migration, ...] = (
            BEGIN SELECT RAISE(ABORT, 'careflow_audit is append-only: DELETE refused'); END""",
     )),
     Migration(2, "access log: who read which case, when and why", SQLITE_ACCESS),
-    Migration(3, "row seals, settings", (
-        "ALTER TABLE careflow_cases ADD COLUMN seal TEXT NOT NULL DEFAULT ''",  # see careflow.cases.store.seal
-        "CREATE TABLE careflow_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    ), reseal=True),
     # Values of committed entries (scheme 2), beside the log: a redaction deletes the row, never an entry.
     # Entries written before this version keep scheme 1 (raw values in the entry): see docs/audit.md.
-    Migration(4, "values of committed entries beside the audit log", (
+    Migration(3, "values of committed entries beside the audit log", (
         """CREATE TABLE careflow_values (
             case_id TEXT NOT NULL,
             seq INTEGER NOT NULL,
@@ -84,6 +80,10 @@ SQLITE: tuple[Migration, ...] = (
             PRIMARY KEY (case_id, seq, field)
         ) WITHOUT ROWID""",
     )),
+    Migration(4, "row seals, settings", (
+        "ALTER TABLE careflow_cases ADD COLUMN seal TEXT NOT NULL DEFAULT ''",  # see careflow.cases.store.seal
+        "CREATE TABLE careflow_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ), reseal=True),
 )
 
 POSTGRES: tuple[Migration, ...] = (
@@ -124,11 +124,7 @@ POSTGRES: tuple[Migration, ...] = (
            FOR EACH STATEMENT EXECUTE FUNCTION careflow_audit_append_only()""",
     )),
     Migration(2, "access log: who read which case, when and why", POSTGRES_ACCESS),
-    Migration(3, "row seals, settings", (
-        "ALTER TABLE careflow_cases ADD COLUMN seal text NOT NULL DEFAULT ''",
-        "CREATE TABLE careflow_settings (name text PRIMARY KEY, value text NOT NULL)",
-    ), reseal=True),
-    Migration(4, "values of committed entries beside the audit log", (
+    Migration(3, "values of committed entries beside the audit log", (
         """CREATE TABLE careflow_values (
             case_id text NOT NULL,
             seq bigint NOT NULL,
@@ -138,6 +134,10 @@ POSTGRES: tuple[Migration, ...] = (
             PRIMARY KEY (case_id, seq, field)
         )""",
     )),
+    Migration(4, "row seals, settings", (
+        "ALTER TABLE careflow_cases ADD COLUMN seal text NOT NULL DEFAULT ''",
+        "CREATE TABLE careflow_settings (name text PRIMARY KEY, value text NOT NULL)",
+    ), reseal=True),
 )
 
 

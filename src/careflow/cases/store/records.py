@@ -63,7 +63,7 @@ def targets(entries: Sequence[AuditEntry], fields: Iterable[str], seqs: Iterable
                 raise RedactionRefused(
                     f"case '{e.case_id}': entry seq {e.seq} was written before salted commitments (schema 1); its "
                     f"hash covers the value of '{hit[0]}', which cannot be removed without breaking the chain",
-                    "see docs/records.md, 'Entries written before schema version 4'")
+                    "see docs/records.md, 'Entries written before schema version 3'")
             continue
         found += [(e.seq, key) for key, _, salt in e.commits if key in wanted and salt is not None]
     if not found and need:

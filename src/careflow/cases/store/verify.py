@@ -31,6 +31,8 @@ from careflow.runtime.fields import RawSnapshot
 
 Finder = Callable[[str, str], CompiledProcess]
 _KEYS = frozenset(JSON_FIELDS)
+_KEYS_WITH_VALUES = _KEYS | {"values"}  # a committed entry's kept values, put back beside it (not hashed)
+_VALUES = ',"values":'
 
 
 def verify_batches(batches: Iterable[Batch], process: Finder | None, replay: bool,
@@ -111,7 +113,7 @@ def _read(text: Any) -> Read:
         raise ValueError(f"the entry column holds {type(text).__name__}, not text")
     text.encode("utf-8")  # a byte that is not UTF-8 was read as a lone surrogate: UnicodeEncodeError
     body = json.loads(text)
-    if not isinstance(body, dict) or body.keys() != _KEYS:
+    if not isinstance(body, dict) or (body.keys() != _KEYS and body.keys() != _KEYS_WITH_VALUES):
         raise ValueError("not an audit entry (its keys differ)")
     if not isinstance(body["time"], str):
         raise ValueError("its 'time' is not a string")
@@ -182,7 +184,10 @@ def _hash_ok(text: str, entry: Read) -> bool:
     match cannot be wrong); any other layout is re-encoded."""
     needle = f',"hash":"{entry.hash}"'
     at = text.find(needle) if isinstance(entry.hash, str) else -1
-    if at >= 0 and hashlib.sha256((text[:at] + text[at + len(needle):]).encode("utf-8")).hexdigest() == entry.hash:
+    tail = text[at + len(needle):]
+    if tail.startswith(_VALUES):  # the kept values go last, after the hash, which does not cover them
+        tail = "}"
+    if at >= 0 and hashlib.sha256((text[:at] + tail).encode("utf-8")).hexdigest() == entry.hash:
         return True
     try:
         return bool(entry_hash(AuditEntry.from_json(entry.body)) == entry.hash)
