@@ -78,7 +78,9 @@ COLUMN_EDITS = {
     "due_at": "UPDATE careflow_cases SET due_at = NULL",
     "version": "UPDATE careflow_cases SET version = version + 1",
     "seq": "UPDATE careflow_cases SET seq = seq - 1",
-    "head": "UPDATE careflow_cases SET head = 'f' || substr(head, 2)",
+    # always a change: heads are random now (salted commitments), and may start with 'f' already
+    "head": "UPDATE careflow_cases SET head = (CASE WHEN substr(head, 1, 1) = 'f' THEN '0' ELSE 'f' END) "
+            "|| substr(head, 2)",
     "process_version": "UPDATE careflow_cases SET process_version = '0.9'",
     "process_id": "UPDATE careflow_cases SET process_id = 'relay'",
 }

@@ -29,7 +29,7 @@ from careflow.cases.store.codec import (
 )
 from careflow.cases.store.ids import check_case_id, check_stored_id, child_of, shown
 from careflow.cases.store.reader import CaseReader
-from careflow.cases.store.records import Redaction, redact
+from careflow.cases.store.records import RecordsDuties
 from careflow.cases.store.seal import Sealer
 from careflow.cases.store.tamper import first_difference, past_head
 from careflow.cases.store.values import with_values
@@ -59,7 +59,7 @@ Run = Callable[[CompiledProcess, Snapshot, datetime], Step]
 
 
 
-class BaseStore(StoreAuditing):
+class BaseStore(StoreAuditing, RecordsDuties):
     """The shared half of every store (see the module docstring). Thread-safe: one lock per store."""
 
     def __init__(self, url: str, *, processes: Iterable[ProcessDefinition | CompiledProcess] = (),
@@ -384,20 +384,6 @@ class BaseStore(StoreAuditing):
         """The stored version ``case`` was loaded or last saved at (None if this store does not know it)."""
         mark = self._track.get(case)
         return None if mark is None else mark[0]
-
-    # -- records duties -----------------------------------------------------------------------------
-
-    def redact(self, case_id: str, fields: Sequence[str], entries: Iterable[int] | None = None, *, actor: Actor,
-               reason: str, now: datetime | None = None) -> Redaction:
-        """Remove the values of ``fields`` from the case (see ``careflow.cases.store.records``)."""
-        check_stored_id(case_id)
-        return redact(self, case_id, list(fields), entries, actor, reason, self.records_role, now)
-
-    def correct(self, case_id: str, field: str, value: Any, *, actor: Actor, reason: str,
-                now: datetime | None = None) -> Redaction:
-        """Correct case data ``field`` to ``value``; its older values are removed (``redact``)."""
-        check_stored_id(case_id)
-        return redact(self, case_id, [field], None, actor, reason, self.records_role, now, (value,))
 
 
 __all__ = ["BaseStore"]

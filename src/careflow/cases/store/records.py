@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from careflow.cases.store.codec import change, decode, seal_rows
+from careflow.cases.store.ids import check_stored_id
 from careflow.errors import RedactionRefused, refusal_error
 from careflow.runtime import records
 from careflow.runtime.audit import AuditEntry, cook
@@ -109,4 +110,23 @@ def redact(store: BaseStore, case_id: str, fields: Sequence[str], seqs: Iterable
     return Redaction(case_id, sealed[0], tuple(found), () if correction is not None else tuple(cleared))
 
 
-__all__ = ["Redaction", "redact", "targets"]
+
+class RecordsDuties:
+    """``store.redact`` and ``store.correct``, which ``BaseStore`` inherits (see the module docstring)."""
+
+    records_role: str  # the role that may redact or correct (docs/records.md)
+
+    def redact(self, case_id: str, fields: Sequence[str], entries: Iterable[int] | None = None, *, actor: Actor,
+               reason: str, now: datetime | None = None) -> Redaction:
+        """Remove the values of ``fields`` from the case (see the module docstring)."""
+        check_stored_id(case_id)
+        return redact(cast("BaseStore", self), case_id, list(fields), entries, actor, reason, self.records_role, now)
+
+    def correct(self, case_id: str, field: str, value: Any, *, actor: Actor, reason: str,
+                now: datetime | None = None) -> Redaction:
+        """Correct case data ``field`` to ``value``; its older values are removed (``redact``)."""
+        check_stored_id(case_id)
+        return redact(cast("BaseStore", self), case_id, [field], None, actor, reason, self.records_role, now,
+                      (value,))
+
+__all__ = ["RecordsDuties", "Redaction", "redact", "targets"]
