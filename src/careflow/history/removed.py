@@ -35,6 +35,8 @@ class Removed:
     def note(self, i: int, e: Entry) -> tuple[str, ...]:
         """Record the values entry ``i`` lost; they are returned (empty for most entries)."""
         commits = e[COMMITS] if len(e) > COMMITS else None
+        if not commits:  # most entries: no values, or none committed (the hot path of replay)
+            return ()
         gone = removed(commits) if type(commits) is tuple else ()
         for key in gone:
             self.pending[(e[SEQ], key)] = i

@@ -224,6 +224,9 @@ def _plain(value: Any) -> dict[str, Any]:
     return items
 
 
+_NO_VALUES = marked_data(())  # a committed entry without data values: most entries
+
+
 def canonical_bytes(entry: AuditEntry | RawEntry, prev_hash: str | None) -> bytes:
     """The bytes the hash covers for ``entry`` linked to ``prev_hash`` (its own ``prev_hash`` ignored).
     A committed entry (``commits`` set) covers its commitments instead of its data values.
@@ -246,7 +249,8 @@ def canonical_bytes(entry: AuditEntry | RawEntry, prev_hash: str | None) -> byte
             body["data"] = json.loads(marked_data(commits))
         return _encode(body).encode("utf-8")
     j, t = _json, _text
-    data_text = marked_data(commits) if commits is not None else _fast(_plain(data)) if data else "{}"
+    data_text = (marked_data(commits) if commits else _NO_VALUES) if commits is not None \
+        else _fast(_plain(data)) if data else "{}"
     text = (
         f'{{"actor":{j(actor)},"case_id":{j(case_id)},"code":{j(code)},'
         f'"data":{data_text},"detail":{t(detail)},"event":{j(event)},'
