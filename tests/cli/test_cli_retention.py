@@ -97,3 +97,34 @@ def test_hostile_input_is_a_usage_error_and_changes_nothing(capsys: pytest.Captu
 def test_a_store_that_is_not_there(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = cf(capsys, "retention", "--store", f"sqlite:///{tmp_path}/none.db")
     assert code == 1 and "CF956" in err and not out and not (tmp_path / "none.db").exists()
+
+
+def test_the_auditor_steps_in_records_md_run(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/records.md, "How an auditor checks a redacted case": its keygen and every line of its sh block
+    run as written, in order, over a psht case with a value; each says what the page says it says."""
+    import re
+    import shlex
+
+    from tests.support import DOCS
+
+    monkeypatch.chdir(tmp_path)
+    text = (DOCS / "records.md").read_text("utf-8").split("## How an auditor checks a redacted case", 1)[1]
+    (block,) = re.findall(r"```sh\n(.*?)```", text, re.S)
+    keygen = re.search(r"`(careflow audit keygen [^`]+)`", text)
+    assert keygen is not None
+    store = "sqlite:///cases.db"
+    assert cf(capsys, "case", "open", "psht", "--store", store, "--as", "nora:nurse", "--id", "p-17")[0] == 0
+    assert cf(capsys, "case", "fire", "p-17", "record_consent", "--store", store, "--as", "nora:nurse",
+              "--data", "consent_to_referral=true")[0] == 0
+    outputs = []
+    for line in [keygen.group(1), *block.strip().splitlines()]:
+        code, out, err = cf(capsys, *shlex.split(line)[1:])
+        assert code == 0, (line, out, err)
+        outputs.append(out)
+    _, _, _, verified, history, access = outputs
+    assert "0 broken" in verified and "against the checkpoint" in verified
+    assert "redacted" in history and "consent_to_referral [fjernet]" in history
+    assert "reason: erasure request 2026-41" in history
+    assert re.search(r"rita +records_officer +person +redact +erasure request 2026-41", access)
+    assert re.search(r"una +auditor +person +history +internal control 2026-11", access)
