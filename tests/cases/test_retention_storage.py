@@ -58,3 +58,19 @@ def test_pg_dump_holds_no_value_removed_by_retention(pg_url: str, tmp_path: Path
     dump = _pg_dump(schema)
     assert PHONE.encode() not in dump and b"careflow_values" in dump
     assert dump.count(SECRET.encode()) == dump.count((SECRET + " (checked)").encode())
+
+
+def test_a_run_stopped_early_still_scrubs_what_it_removed(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2015, 1, 5, tzinfo=UTC))
+    path = tmp_path / "cases.db"
+    url = f"sqlite:///{path}"
+    _fill(url, clock, tmp_path)
+    clock.set(OLD)
+    with open_store(url, processes=[KEPT], clock=clock) as s:
+        run = s.apply_retention()
+        first = next(run)  # the old case's notes (P10Y)
+        assert isinstance(first, RetentionApplied) and first.item.fields == ("notes",)
+        run.close()  # the caller stops: the values removed so far are scrubbed
+        raw = _raw(path)
+        assert raw.count(SECRET.encode()) == raw.count((SECRET + " (checked)").encode())
+        assert PHONE.encode() in raw  # not removed yet: the run stopped before the phones

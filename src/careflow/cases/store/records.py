@@ -80,10 +80,11 @@ def targets(entries: Sequence[AuditEntry], fields: Iterable[str], seqs: Iterable
 
 def redact(store: BaseStore, case_id: str, fields: Sequence[str], seqs: Iterable[int] | None, actor: Actor,
            reason: str, role: str, now: datetime | None, correction: tuple[Any] | None = None,
-           retention: Mapping[str, Any] | None = None) -> Redaction:
+           retention: Mapping[str, Any] | None = None, scrub: bool = True) -> Redaction:
     """``store.redact`` (see the module docstring); with ``correction`` (the new value, of the one field
     named), ``store.correct``: a ``corrected`` entry, and every older value of the field removed; with
-    ``retention`` (and role ``system``), a redaction by a retention rule (``cases.store.retention``).
+    ``retention`` (and role ``system``), a redaction by a retention rule (``cases.store.retention``);
+    ``scrub=False``: the caller scrubs the database (``store._scrub()``) once after many redactions.
 
     The case is read to do it: the read is recorded in the access log (action ``redact``) as ``actor``
     reading for ``reason``."""
@@ -114,7 +115,7 @@ def redact(store: BaseStore, case_id: str, fields: Sequence[str], seqs: Iterable
         raise refusal_error(refused, sealed[0])  # the refusal is committed (a 'denied' entry)
     if store._tx:
         store._scrub_due = True  # inside the caller's transaction: scrubbed once it commits
-    else:
+    elif scrub:
         store._scrub()
     return Redaction(case_id, sealed[0], tuple(found), () if correction is not None else tuple(cleared))
 

@@ -14,7 +14,8 @@ A case whose values are all gone, or whose rules are not due, yields nothing: a 
 nothing new. The cases a batch looks at are recorded in the access log as system reads (``retention``).
 
 ``apply_items`` redacts each item through the store's redaction (``records.redact``): one transaction per
-item, a ``redacted`` entry whose ``ref.retention`` names the rule. By default the actor is the system,
+item, a ``redacted`` entry whose ``ref.retention`` names the rule; the database is scrubbed every
+``SCRUB_EVERY`` redactions and when the run ends. By default the actor is the system,
 whose authority is the rule itself (``runtime.retention.problem``); an actor given instead needs the
 records role, as for any redaction. A case that fails (a refusal, a damaged row) is reported as a
 ``RetentionFailure`` and the run goes on.
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 
 #: How the retention run is recorded in the access log.
 SCANNER = system("retention")
+#: Redactions between two scrubs of the database (SQLite: the WAL checkpointed and truncated). Each
+#: redaction is committed on its own; the scrub, which costs most, runs once per this many and at the end.
+SCRUB_EVERY = 500
 
 
 class RetentionItem(NamedTuple):
@@ -171,17 +175,26 @@ def _apply(store: BaseStore, at: datetime, actor: Actor | None) -> Iterator[Rete
 
     who = SYSTEM if actor is None else actor
     role = SYSTEM_ROLE if actor is None else store.records_role
-    for found in due_items(store, at):
-        if isinstance(found, RetentionFailure):
-            yield found
-            continue
-        try:
-            done = redact(store, found.case_id, list(found.fields), None, who, found.reason, role, None,
-                          retention=found.ref())
-        except CareflowError as exc:
-            yield RetentionFailure(found.case_id, exc.code, str(exc), found)
-            continue
-        yield RetentionApplied(found, done.entry.seq, done.values)
+    unscrubbed = 0
+    try:
+        for found in due_items(store, at):
+            if isinstance(found, RetentionFailure):
+                yield found
+                continue
+            try:
+                done = redact(store, found.case_id, list(found.fields), None, who, found.reason, role, None,
+                              retention=found.ref(), scrub=False)
+            except CareflowError as exc:
+                yield RetentionFailure(found.case_id, exc.code, str(exc), found)
+                continue
+            unscrubbed += 1
+            if unscrubbed >= SCRUB_EVERY:
+                store._scrub()
+                unscrubbed = 0
+            yield RetentionApplied(found, done.entry.seq, done.values)
+    finally:
+        if unscrubbed:
+            store._scrub()  # also when the caller stops early: no removed value stays in the WAL
 
 
 __all__ = ["SCANNER", "RetentionApplied", "RetentionFailure", "RetentionItem", "apply_items", "due_items"]
