@@ -13,7 +13,7 @@ This module only defines the protocol, its result rows and ``open_store`` (the e
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -166,7 +166,7 @@ class CaseStore(Protocol):
         ``retention``: one item per case and rule, streamed; changes no case (docs/records.md)."""
 
     def apply_retention(self, at: datetime | None = None, *, actor: Actor | None = None
-                        ) -> Iterator[RetentionApplied | RetentionFailure]:
+                        ) -> Generator[RetentionApplied | RetentionFailure]:
         """Redact what ``retention_due`` lists, one logged redaction per item (as the system, or ``actor``
         with the records role); a case that fails is reported and the run goes on."""
 

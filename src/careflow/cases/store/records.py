@@ -18,7 +18,7 @@ value of the field is removed, and the snapshot holds the new one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -158,7 +158,7 @@ class RecordsDuties:
         return due_items(store, at if at is not None else store.clock.now())
 
     def apply_retention(self, at: datetime | None = None, *, actor: Actor | None = None
-                        ) -> Iterator[RetentionApplied | RetentionFailure]:
+                        ) -> Generator[RetentionApplied | RetentionFailure]:
         """Redact what ``retention_due(at)`` lists, one logged redaction per item, as the system (or
         ``actor``, who needs the records role); a case that fails is reported and the rest go on."""
         from careflow.cases.store.retention import apply_items

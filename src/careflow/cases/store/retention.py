@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -160,7 +160,7 @@ def _closing(compiled: CompiledProcess, log: list[AuditRecord]) -> datetime | No
 
 
 def apply_items(store: BaseStore, at: datetime | None, actor: Actor | None
-                ) -> Iterator[RetentionApplied | RetentionFailure]:
+                ) -> Generator[RetentionApplied | RetentionFailure]:
     """Redact every item due at ``at`` (default and latest: the store's clock now), as ``actor`` (default:
     the system, whose authority is the rule). ``RedactionRefused`` at once for an ``at`` after now."""
     now = store.clock.now()
@@ -170,7 +170,7 @@ def apply_items(store: BaseStore, at: datetime | None, actor: Actor | None
     return _apply(store, at or now, actor)
 
 
-def _apply(store: BaseStore, at: datetime, actor: Actor | None) -> Iterator[RetentionApplied | RetentionFailure]:
+def _apply(store: BaseStore, at: datetime, actor: Actor | None) -> Generator[RetentionApplied | RetentionFailure]:
     from careflow.cases.store.records import redact
 
     who = SYSTEM if actor is None else actor
