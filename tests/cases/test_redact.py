@@ -134,3 +134,20 @@ def test_a_case_that_handed_off_still_replays_after_a_redaction(store: CaseStore
     store.redact(child, ["labels"], actor=OFFICER, reason="r")
     assert SECRET not in store.export("k1") and SECRET not in store.export(child)
     assert all(c.ok for c in store.verify_cases()) and store.load("k1").verify_chain()
+
+
+@pytest.mark.parametrize("actor, reason, code", [
+    (OFFICER, "x" * 4001, "CF510"),  # a reason past the limit every call has
+    (OFFICER, "bad\x00reason", "CF510"),
+    (Actor("rita\x1b[31m", {RECORDS_ROLE}), "asked", "CF509"),
+])
+def test_hostile_input_to_a_redaction_is_refused_before_anything_is_recorded(
+        store: CaseStore, clock: ManualClock, actor: Actor, reason: str, code: str) -> None:
+    noted(store, clock)
+    before = store.get("k1").version
+    with pytest.raises(CaseError) as caught:
+        store.redact("k1", ["tags"], actor=actor, reason=reason)
+    assert caught.value.code == code and store.get("k1").version == before and SECRET in store.export("k1")
+    with pytest.raises(CaseError):
+        store.correct("k1", "score", 3, actor=actor, reason=reason)
+    assert store.get("k1").version == before

@@ -101,14 +101,14 @@ def _verify(store: CaseStore, args: argparse.Namespace) -> int:
 
 
 def add_access(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    from careflow.cli.cases import parse_when
+    from careflow.cli.cases import parse_limit, parse_when
 
     a = sub.add_parser("access", help="who read a case, when and why (the access log); --verify its chains")
     a.add_argument("case", metavar="CASE", nargs="?", help="one case (default: every case)")
     a.add_argument("--actor", dest="by", metavar="ACTOR", help="only reads by this reader id")
     a.add_argument("--purpose", dest="for_purpose", metavar="TEXT", help="only reads for this exact purpose")
     a.add_argument("--since", type=parse_when, metavar="DATE", help="only reads at or after this ISO date-time")
-    a.add_argument("--limit", type=int, metavar="N", help="at most N reads")
+    a.add_argument("--limit", type=parse_limit, metavar="N", help="at most N reads")
     a.add_argument("--format", choices=("table", "json"), default="table")
     a.add_argument("--verify", action="store_true", help="recompute the access chains; exit 1 if one is broken")
     a.add_argument("-v", "--verbose", action="store_true", help="with --verify: list intact chains too")

@@ -56,6 +56,21 @@ def parse_when(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+#: The largest --limit taken: more rows than any store holds, and within every database's integer range.
+MAX_LIMIT = 10**12
+
+
+def parse_limit(text: str) -> int:
+    """A ``--limit``: a whole number from 0 to ``MAX_LIMIT``."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a whole number") from exc
+    if not 0 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"the limit must be from 0 to {MAX_LIMIT:,}")
+    return value
+
+
 @contextmanager
 def opened(args: argparse.Namespace, create: bool = False) -> Iterator[CaseStore]:
     from careflow.cases.store import open_store
@@ -296,7 +311,7 @@ def add_case(p: argparse.ArgumentParser) -> None:
     add_reader(ls)
     ls.add_argument("--process-id", metavar="PROCESS")
     ls.add_argument("--state", help="a dotted state; cases in states below it match too")
-    ls.add_argument("--limit", type=int)
+    ls.add_argument("--limit", type=parse_limit, metavar="N", help="at most N cases")
     ls.set_defaults(case_run=run_list)
     h = sub.add_parser("history", help="the audit log of a case")
     h.add_argument("case", metavar="CASE")

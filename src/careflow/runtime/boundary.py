@@ -242,6 +242,18 @@ def assign_problem(compiled: CompiledProcess, role: Any, person: Any, actor: Any
     return _refusal("invalid-reason", problem) if problem is not None else None
 
 
+def records_problem(compiled: CompiledProcess, actor: Any, reason: Any, now: Any) -> Refusal | None:
+    """A redaction or correction (``runtime.records``): None, or why not, before anything is recorded."""
+    limits = compiled.limits
+    problem = _actor_problem(actor, limits)
+    if problem is not None:
+        return _refusal("invalid-actor", problem)
+    problem = reason_problem(reason, limits)
+    if problem is not None:
+        return _refusal("invalid-reason", problem)
+    return time_problem(now)
+
+
 def time_problem(now: Any) -> Refusal | None:
     """None for a time the runtime accepts: a ``datetime`` with a UTC offset."""
     if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
@@ -254,4 +266,4 @@ def _refusal(code: str, message: str) -> Refusal:
 
 
 __all__ = ["CODES", "PROBLEM_KEY", "REFUSED_KEY", "DataProblem", "Screened", "assign_problem", "clean_data",
-           "open_problem", "screen", "time_problem"]
+           "open_problem", "records_problem", "screen", "time_problem"]

@@ -69,7 +69,10 @@ class AccessLog(StoreUnits):
         if refused is not None:
             raise refusal_error(refused)
         if limit is not None and (type(limit) is not int or limit < 0):
-            raise StoreError(f"the limit must be a whole number of at least 0, not {shown(limit)}")
+            raise StoreError(f"the limit must be a whole number of at least 0, not "
+                             f"{limit if type(limit) is int else shown(limit)}")
+        if limit is not None:
+            limit = min(limit, 2**62)  # more than any store holds, within every database's integer range
         with self._guard():
             rows = self._access_rows(case_id, actor, purpose, since, limit)
         return [entry_of(r) for r in rows]

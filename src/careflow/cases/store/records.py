@@ -28,6 +28,7 @@ from careflow.cases.store.ids import check_stored_id
 from careflow.errors import RedactionRefused, refusal_error
 from careflow.runtime import records
 from careflow.runtime.audit import AuditEntry, cook
+from careflow.runtime.boundary import records_problem
 from careflow.runtime.compiled import Actor
 
 if TYPE_CHECKING:
@@ -99,6 +100,9 @@ def redact(store: BaseStore, case_id: str, fields: Sequence[str], seqs: Iterable
         entries = [AuditEntry.from_json(json.loads(r[3])) for r in rows]
         compiled = store.process(row.process_id, row.process_version)
         when = now if now is not None else store.clock.now()
+        screened = records_problem(compiled, actor, reason, when)
+        if screened is not None:
+            raise refusal_error(screened)  # bad input: nothing recorded, as for any call the boundary refuses
         if correction is None:
             found, cleared = targets(entries, fields, seqs)
             new, made, refused = records.redact(compiled, decode(row), found, cleared, actor, when, reason, role,

@@ -180,7 +180,7 @@ class SQLStore(BaseStore):
         where, args = d.condition(case_id, process_id, state, due_before, closed)
         sql = d.select + where + (" ORDER BY due_at, case_id" if due_before is not None else " ORDER BY case_id")
         if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+            sql += f" LIMIT {min(int(limit), 2**62)}"  # within every database's integer range
         return [info_from(r, d) for r in self._conn.execute(sql, args).fetchall()]
 
     def _apply(self, changes: Sequence[Change]) -> None:
