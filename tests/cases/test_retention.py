@@ -177,6 +177,10 @@ def test_the_system_may_redact_only_what_a_rule_makes_due(kept: CaseStore, clock
         assert kept.history(case_id)[-1].kind == "denied"
     with pytest.raises(RoleDenied):  # a person never redacts as the system
         redact(kept, "old", ["notes"], None, NURSE, "r", "system", None, retention=rule)
+    entries = len(kept.history("young"))
+    with pytest.raises(RedactionRefused, match="log shows"):  # a closing time the log does not show
+        redact(kept, "young", ["notes"], None, SYSTEM, "r", "system", None, retention={**rule, "closed": "2000"})
+    assert len(kept.history("young")) == entries
     assert SECRET in kept.export("old")
     assert all(c.ok for c in kept.verify_cases())  # the refusals replay as refusals
 

@@ -29,7 +29,8 @@ from careflow.errors import RedactionRefused, refusal_error
 from careflow.runtime import records
 from careflow.runtime.audit import AuditEntry, cook
 from careflow.runtime.boundary import records_problem
-from careflow.runtime.compiled import Actor
+from careflow.runtime.compiled import Actor, CompiledProcess
+from careflow.runtime.retention import closing
 
 if TYPE_CHECKING:
     from careflow.cases.store.base import BaseStore
@@ -96,13 +97,14 @@ def redact(store: BaseStore, case_id: str, fields: Sequence[str], seqs: Iterable
     refused = None
     with store.transaction(lock=[case_id]):
         row, rows = store._logged(case_id)
-        store._record(reader_of(actor, reason), "redact", [case_id])  # recorded when the block ends
         entries = [AuditEntry.from_json(json.loads(r[3])) for r in rows]
         compiled = store.process(row.process_id, row.process_version)
         when = now if now is not None else store.clock.now()
         screened = records_problem(compiled, actor, reason, when)
         if screened is not None:
             raise refusal_error(screened)  # bad input: nothing recorded, as for any call the boundary refuses
+        store._record(reader_of(actor, reason), "redact", [case_id])  # recorded when the block ends
+        _check_closing(compiled, entries, retention)
         if correction is None:
             found, cleared = targets(entries, fields, seqs)
             new, made, refused = records.redact(compiled, decode(row), found, cleared, actor, when, reason, role,
@@ -123,6 +125,19 @@ def redact(store: BaseStore, case_id: str, fields: Sequence[str], seqs: Iterable
         store._scrub()
     return Redaction(case_id, sealed[0], tuple(found), () if correction is not None else tuple(cleared))
 
+
+
+def _check_closing(compiled: CompiledProcess, entries: Sequence[AuditEntry],
+                   retention: Mapping[str, Any] | None) -> None:
+    """``RedactionRefused`` when a retention names a closing time the case's log does not show."""
+    if retention is None:
+        return
+    closed = closing(((e.time, e.target.rsplit(".", 1)[-1] if e.target else None) for e in entries),
+                     compiled.finals)
+    if closed is None or retention.get("closed") != closed.isoformat():
+        raise RedactionRefused(f"the retention names the closing time {retention.get('closed')!s:.40}, but the "
+                               f"case's log shows {'none' if closed is None else closed.isoformat()}",
+                               "let careflow find what is due: store.retention_due / careflow retention")
 
 
 def reader_of(actor: Actor, reason: str) -> Reader:
