@@ -118,9 +118,9 @@ class GuardCompiler(CallCompiler):
             raise self.forbid(self.start(node), T.constant_problem(v) or "this kind of value",
                               "use true, false, null, numbers such as 3 or 2.5, and texts in quotes")
         text = self.text(node)
-        if type(v) is float:  # read as written: a literal with more digits than a float keeps them all
-            v = _literal(text, v)
-        return N.const(v, ty, text, self.start(node))
+        # read as written: a float literal with more digits than a float holds keeps them all
+        value = _literal(text, v) if type(v) is float else v
+        return N.const(value, ty, text, self.start(node))
 
     def name(self, node: ast.Name) -> N.Node:
         name, pos, scope = node.id, self.start(node), self.scope
