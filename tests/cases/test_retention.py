@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from careflow.cases.case import Case
 from careflow.cases.store import CaseStore, open_store
@@ -205,3 +207,30 @@ def test_the_report_is_streamed(kept: CaseStore, clock: ManualClock) -> None:
     found = kept.retention_due()
     assert iter(found) is found  # a generator: a batch of cases at a time
     assert json.dumps([d.case_id for d in found]) == json.dumps(["c0", "c0", "c1", "c1", "c2", "c2"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(closings=st.lists(st.integers(0, 40 * 366), min_size=1, max_size=4), later=st.integers(0, 15 * 366))
+def test_what_is_listed_is_exactly_what_is_due_and_applying_it_leaves_nothing(closings: list[int],
+                                                                             later: int) -> None:
+    """Whatever the closing times and the moment asked about: an item is listed iff closing + its rule is
+    not after that moment; applied, everything listed is gone, nothing else is, and the store verifies."""
+    from careflow.runtime.retention import due as due_at
+
+    clock = ManualClock(datetime(1990, 1, 1, tzinfo=UTC))
+    with open_store("memory:", processes=[KEPT], clock=clock) as s:
+        for n, days in enumerate(sorted(closings)):
+            closed_case(s, clock, f"c{n}", datetime(1990, 1, 5, 8, tzinfo=UTC) + timedelta(days=days))
+        at = clock.now() + timedelta(days=later)
+        clock.set(at)
+        expected = {(f"c{n}", rule) for n, days in enumerate(sorted(closings)) for rule in ("P10Y", "P2Y")
+                    if due_at(datetime(1990, 1, 5, 8, tzinfo=UTC) + timedelta(days=days),
+                              KEPT.process.retention_of("notes" if rule == "P10Y" else "phone")  # type: ignore[arg-type]
+                              ) <= at}
+        assert {(d.case_id, d.rule) for d in items(s.retention_due(at))} == expected
+        assert {(d.case_id, d.item.rule) for d in applied(s.apply_retention(at))} == expected
+        assert list(s.retention_due(at)) == [] and all(c.ok for c in s.verify_cases())
+        for n in range(len(closings)):
+            data = s.load(f"c{n}").data
+            assert (data["notes"] is None) == ((f"c{n}", "P10Y") in expected)
+            assert (data["phone"] is None) == ((f"c{n}", "P2Y") in expected)
