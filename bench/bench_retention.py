@@ -1,12 +1,13 @@
 """The time to apply retention to many closed cases (SQLite): the dry run, then ``apply_retention``.
 
-    python bench/bench_retention.py [--cases N]
+    python bench/bench_retention.py [--cases N] [--scrub-every K]
 
 N cases of a process with ``retention: P10Y`` (and ``P2Y`` on one field) are opened, given a note and
 closed in 2010, in one transaction; then ``retention_due()`` lists what is due now (two rules per case)
 and ``apply_retention()`` removes it: one logged redaction per case and rule, each its own
 transaction, the SQLite file scrubbed as the run goes (docs/records.md, "Retention"). Finally the whole
-store is verified, and a second run must find nothing.
+store is verified, and a second run must find nothing. ``--scrub-every 1`` scrubs after every
+redaction, as a single ``store.redact`` does (default: ``retention.SCRUB_EVERY``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from careflow.cases.case import Case
-from careflow.cases.store import open_store
+from careflow.cases.store import open_store, retention
 from careflow.cases.store.retention import RetentionApplied
 from careflow.clock import ManualClock
 from careflow.definitions.loader import loads
@@ -32,7 +33,9 @@ NURSE = Actor("nina", {"nurse"})
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--scrub-every", type=int, default=retention.SCRUB_EVERY)
     args = parser.parse_args(argv)
+    retention.SCRUB_EVERY = args.scrub_every
     process = compile(loads(KEPT.read_text("utf-8")))
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/retention.db"
