@@ -234,3 +234,19 @@ def test_what_is_listed_is_exactly_what_is_due_and_applying_it_leaves_nothing(cl
             data = s.load(f"c{n}").data
             assert (data["notes"] is None) == ((f"c{n}", "P10Y") in expected)
             assert (data["phone"] is None) == ((f"c{n}", "P2Y") in expected)
+
+
+def test_replay_refuses_a_system_redaction_no_rule_allowed(clock: ManualClock) -> None:
+    """A log whose system redaction was made under a rule the process does not have (here: the same id and
+    version with ``retention: P1D``) does not replay: the redaction is decided again, and refused."""
+    from careflow.errors import HistoryError
+
+    lax = compile(loads(process_text("kept").replace("retention: P10Y", "retention: P1D")))
+    with open_store("memory:", processes=[lax], clock=clock) as s:
+        closed_case(s, clock, "k", CLOSED)
+        clock.set(CLOSED + timedelta(days=2))
+        assert [d.item.rule for d in applied(s.apply_retention())] == ["P1D"]
+        text = s.export("k")
+    with pytest.raises(HistoryError, match="may not redact"):
+        Case.from_json(KEPT, text)
+    assert Case.from_json(lax, text).data["notes"] is None
