@@ -29,7 +29,7 @@ def test_every_command_in_the_table_has_its_functions() -> None:
     names = [c.name for c in COMMANDS]
     assert len(names) == len(set(names))
     assert names == ["validate", "list", "show", "schema", "render", "replay", "paths", "coverage", "case", "due",
-                     "audit", "lsp", "explain"]
+                     "retention", "audit", "lsp", "explain"]
     for cmd in COMMANDS:
         module = importlib.import_module(cmd.module)
         assert callable(getattr(module, cmd.add)) and callable(getattr(module, cmd.run)), cmd.name

@@ -178,3 +178,16 @@ def test_a_diagnostic_located_in_the_base_is_shown_on_the_extends_line() -> None
                                      severity="warning"), lines, "/mine/v.yaml")
     assert warning.severity == types.DiagnosticSeverity.Warning and warning.message == "no label"
     assert warning.range == types.Range(types.Position(0, 0), types.Position(0, 8))
+
+
+def test_hover_on_a_retention_says_it_in_words() -> None:
+    from tests.support import process_text
+
+    kept = process_text("kept")
+    index = build_index(kept, "kept.yaml")
+    found = hover(index, [], *_pos(kept, "retention: P10Y", "P10Y"))
+    assert found is not None and found[0] == (
+        "**retention** `P10Y`: values kept 10 years after the case closes, then removed by "
+        "`careflow retention --apply`")
+    field = hover(index, [], *_pos(kept, "retention: P2Y", "P2Y"))
+    assert field is not None and "2 years after the case closes" in field[0]

@@ -53,6 +53,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("case", "open, fire, show, list, export and import cases in a store", _CASES, "add_case", "run_case"),
     Command("due", "list (and with --fire, fire) the cases whose deadlines have passed", _CASES, "add_due",
             "run_due"),
+    Command("retention", "list (or with --apply remove) the values of closed cases whose retention has passed",
+            "careflow.cli.retention", "add_retention", "run_retention"),
     Command("audit", "verify a store's audit trail; sign checkpoints of it; make signing keys; show who read a case",
             "careflow.cli.audit", "add_audit", "run_audit"),
     Command("lsp", "run the language server for editors (stdio; needs the extra 'lsp')", "careflow.lsp.command",

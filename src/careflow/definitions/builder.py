@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from careflow.definitions.deadlines import check_deadline_events, state_deadlines
+from careflow.definitions.retention import field_retention, params_retention, process_retention
 from careflow.errors import Diagnostic, SourceLocation, did_you_mean, pointer_join
 from careflow.model.datatypes import DATA_KINDS, DataField, DataType
 from careflow.model.definition import (
@@ -22,6 +23,7 @@ from careflow.model.definition import (
     State,
     Transition,
 )
+from careflow.model.durations import Duration
 from careflow.model.frozen import freeze
 from careflow.model.limits import LIMIT_DEFAULTS, Limits
 from careflow.model.marks import Mark, SourceMap
@@ -70,6 +72,7 @@ class Builder:
         self.fields: dict[str, DataField] = {}
         self.roles: dict[str, Role] = {}
         self.untyped: set[str] = set()  # data fields with a 'type' the schema refused
+        self.retention: Duration | None = None  # the process's ``retention:`` (definitions/retention.py)
         # The definition as far as it could be built, even with errors: the semantic checks run on
         # the parts that errors do not touch, so that every problem is reported at once.
         self.draft: ProcessDefinition | None = None
@@ -108,6 +111,8 @@ class Builder:
         events = self.build_events(_d(doc.get("events")))
         transitions = self.build_transitions(_l(doc.get("transitions")))
         check_deadline_events(self, transitions, events)
+        params_retention(self, doc.get("transitions"))
+        self.retention = process_retention(self, doc)
         if initial is None:
             return None
         try:
@@ -138,6 +143,7 @@ class Builder:
             path=self.file,
             source_map=self.source_map,
             limits=_limits(_d(doc.get("limits"))),
+            retention=self.retention,
         )
 
     def build_roles(self, roles: dict[str, Any]) -> None:
@@ -204,7 +210,8 @@ class Builder:
             if name in _RESERVED_NAMES:
                 self.report("CF107", f"'{name}' is a reserved word in guards and cannot name a data field",
                             pointer_join("/data", name), f"rename it, e.g. '{name}_value'")
-            self.fields[name] = self.data_field(name, fdoc, pointer_join("/data", name))
+            field = self.data_field(name, fdoc, pointer_join("/data", name))
+            self.fields[name] = attrs_evolve(field, retention=field_retention(self, fdoc, field.pointer))
             if _d(fdoc).get("type", "string") not in DATA_KINDS:
                 self.untyped.add(name)
 
@@ -321,9 +328,14 @@ def _asdict(state: State) -> dict[str, Any]:
 
 
 def attrs_evolve_enumless(dtype: DataType) -> DataType:
+    evolved: DataType = attrs_evolve(dtype, enum=None)
+    return evolved
+
+
+def attrs_evolve(value: Any, **changes: Any) -> Any:
     import attrs
 
-    return attrs.evolve(dtype, enum=None)
+    return attrs.evolve(value, **changes)
 
 
 def scope_fields(process: ProcessDefinition, transition: Transition) -> dict[str, DataType]:

@@ -10,6 +10,7 @@ import operator
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -116,7 +117,10 @@ class GuardCompiler(CallCompiler):
         if ty is None or T.constant_problem(v):
             raise self.forbid(self.start(node), T.constant_problem(v) or "this kind of value",
                               "use true, false, null, numbers such as 3 or 2.5, and texts in quotes")
-        return N.const(v, ty, self.text(node), self.start(node))
+        text = self.text(node)
+        # read as written: a float literal with more digits than a float holds keeps them all
+        value = _literal(text, v) if type(v) is float else v
+        return N.const(value, ty, text, self.start(node))
 
     def name(self, node: ast.Name) -> N.Node:
         name, pos, scope = node.id, self.start(node), self.scope
@@ -371,3 +375,13 @@ class GuardCompiler(CallCompiler):
                 allowed = ", ".join(N.show(x) for x in ty.enum)
                 raise self.fail("CF407", target.pos, f"{N.show(v)} is never a value here: it can be "
                                 f"{allowed}", _close(str(v), [str(x) for x in ty.enum]) or f"use one of {allowed}")
+
+
+def _literal(text: str, value: float) -> float | Fraction:
+    """A float literal as its exact decimal when its text has more digits than the float's ``repr`` holds
+    (``0.5589073486328125`` is not the float 0.5589073486328126); else the float itself."""
+    try:
+        written = Fraction(text.replace("_", ""))
+    except (ValueError, ZeroDivisionError):
+        return value
+    return value if written == Fraction(repr(value)) else written

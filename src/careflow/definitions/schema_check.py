@@ -137,7 +137,7 @@ def _diagnose(error: Any, marks: Mapping[str, Mark], file: str | None, doc: Any 
                            "this careflow reads format 1: write 'careflow: 1'")]
     if kind == "enum":
         return [_not_allowed(schema.get("enum", []), instance, where, at_value)]
-    if kind == "pattern" and path[-1:] in (["due"], ["every"], ["until"]):
+    if kind == "pattern" and (path[-1:] in (["due"], ["every"], ["until"]) or _is_retention(path)):
         return []  # the builder says why, as CF109, with examples
     if kind == "pattern":
         return [Diagnostic("CF107", f"{show_value(instance)} is not a valid name for {where}", at_value, _ID_HINT)]
@@ -147,6 +147,11 @@ def _diagnose(error: Any, marks: Mapping[str, Mark], file: str | None, doc: Any 
         return [Diagnostic("CF107", f"{where} lists the same value twice", at_value, "remove the repeated value")]
     # minimum, maximum, maxLength, …: jsonschema's message is already plain.
     return [Diagnostic("CF107", f"{where}: {error.message}", at_value, _limit_hint(kind, schema))]
+
+
+def _is_retention(path: list[str | int]) -> bool:
+    """``retention`` of the process or of a case data field (not a data field named ``retention``)."""
+    return path == ["retention"] or (len(path) == 3 and path[0] == "data" and path[2] == "retention")
 
 
 def _bad_key(path: list[str | int], key: str, where: str, at_key: SourceLocation) -> Diagnostic:
@@ -160,7 +165,9 @@ def _wrong_type(path: list[str | int], expected: Any, instance: Any, where: str,
     names = [expected] if isinstance(expected, str) else list(expected or [])
     want = " or ".join(JSON_TYPE_WORDS.get(n, n) for n in names)
     hint = None
-    if path[-1:] in (["due"], ["every"], ["until"]) and isinstance(instance, int | float):
+    if _is_retention(path):
+        hint = "a retention is an ISO-8601 duration: write e.g. P10Y (10 years) or P6M (6 months), without quotes"
+    elif path[-1:] in (["due"], ["every"], ["until"]) and isinstance(instance, int | float):
         hint = "a deadline is an ISO-8601 duration: write e.g. P14D (14 days) or P2W (2 weeks), without quotes"
     elif path == ["version"] and isinstance(instance, int | float):
         hint = f'quote it: version: "{instance}"'

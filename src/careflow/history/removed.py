@@ -11,6 +11,7 @@ removed value must be named by a later ``redacted`` entry — else it was delete
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -94,7 +95,9 @@ def replay_records(c: CompiledProcess, i: int, e: Entry, snap: RawSnapshot, acto
         ((field, value),) = given.items()
         done = records.correct(c, snap, field, value, values, actor, now, reason, role)
     else:
-        done = records.redact(c, snap, values, cleared, actor, now, reason, role)
+        retention = ref.get("retention")
+        done = records.redact(c, snap, values, cleared, actor, now, reason, role,
+                              dict(retention) if isinstance(retention, Mapping) else None)
     if e[KIND] == "denied" and done.refusal is None:
         return snap, done.stored, ("now-allowed", f"entry {i}: recorded as refused ({e[KIND]}), but '{actor.id}' "
                                                   f"may do it now", done.stored[0])

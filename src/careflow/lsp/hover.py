@@ -146,7 +146,7 @@ def _value_hover(index: DocumentIndex, bases: list[DocumentIndex], line: int, co
     """Hover on a value that holds no id: a duration, or a guard as a whole (the types it reads)."""
     for pointer, mark in index.marks.items():
         key = pointer.rsplit("/", 1)[-1]
-        if key not in ("due", "every", "until", "when") or mark.line - 1 != line:
+        if key not in ("due", "every", "until", "when", "retention") or mark.line - 1 != line:
             continue
         value = index.node(pointer)
         if not isinstance(value, str):
@@ -166,6 +166,7 @@ _DURATION_WORDS = {
     "due": "{words} after entering the state",
     "every": "every {words}, counted on the calendar from entering the state, while the case stays in it",
     "until": "no occurrence of `every` later than {words} after entering the state",
+    "retention": "values kept {words} after the case closes, then removed by `careflow retention --apply`",
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from careflow.model.durations import Duration
 from careflow.model.text import EMPTY_TEXT, Text
 
 DATA_KINDS: tuple[str, ...] = ("boolean", "integer", "number", "string", "array", "object")
@@ -57,3 +58,5 @@ class DataField:
     label: Text = EMPTY_TEXT
     description: Text = EMPTY_TEXT
     pointer: str = ""
+    #: How long the field's values are kept after the case closes (overrides the process's); None: the process's.
+    retention: Duration | None = None

@@ -197,6 +197,8 @@ class ProcessDefinition:
     format: int = FORMAT_VERSION
     path: str | None = None  # the file it was loaded from, if any
     limits: Limits = DEFAULT_LIMITS  # what its cases accept from callers (``limits:``; docs/limits.md)
+    #: How long a closed case's data is kept, counted from closing (``retention:``; docs/records.md).
+    retention: Duration | None = None
     source_map: SourceMap = attrs.field(factory=SourceMap, repr=False)
     _state_index: dict[str, State] = attrs.field(init=False, repr=False)
     _role_index: dict[str, Role] = attrs.field(init=False, repr=False)
@@ -220,7 +222,7 @@ class ProcessDefinition:
     def _key(self) -> tuple[Any, ...]:
         return (self.id, self.version, self.title, self.language, self.languages, self.initial,
                 self.states, self.transitions, self.roles, self.data, self.events, self.description,
-                self.sources, self.extends, self.format, self.limits)
+                self.sources, self.extends, self.format, self.limits, self.retention)
 
     # lookups
     def state(self, state_id: str) -> State:
@@ -240,6 +242,12 @@ class ProcessDefinition:
 
     def has_field(self, name: str) -> bool:
         return name in self._data_index
+
+    def retention_of(self, key: str) -> Duration | None:
+        """How long values of ``key`` are kept after closing: the data field's own ``retention``, else the
+        process's (None: kept; a key that is not a data field, e.g. event data, follows the process)."""
+        field = self._data_index.get(key)
+        return field.retention if field is not None and field.retention is not None else self.retention
 
     def event(self, event_id: str) -> Event:
         return self._event_index.get(event_id) or Event(event_id)

@@ -18,11 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from careflow.errors import InvalidData, Refusal
+from careflow.model.definition import SYSTEM_ROLE
 from careflow.runtime.compiled import Actor, CompiledProcess
 from careflow.runtime.data import safe_json
 from careflow.runtime.effects import apply, raw_entry
 from careflow.runtime.engine import Step
 from careflow.runtime.fields import S_CASE_ID, S_DATA, S_LEAF, S_SEQ, RawSnapshot, snapshot_of
+from careflow.runtime.retention import problem as retention_problem
 
 #: The role that may redact when the store is not told otherwise.
 RECORDS_ROLE = "records_officer"
@@ -34,16 +36,25 @@ _new = tuple.__new__
 
 
 def redact(compiled: CompiledProcess, snap: RawSnapshot, values: Sequence[tuple[int, str]], cleared: Sequence[str],
-           actor: Actor, now: datetime, reason: str | None, role: str = RECORDS_ROLE) -> Step:
+           actor: Actor, now: datetime, reason: str | None, role: str = RECORDS_ROLE,
+           retention: Mapping[str, Any] | None = None) -> Step:
     """The redaction of ``values`` ((seq, key) pairs) by ``actor``: a ``redacted`` entry, and the snapshot
-    with the case data ``cleared`` set to null; a ``denied`` entry when ``actor`` lacks ``role``."""
+    with the case data ``cleared`` set to null; a ``denied`` entry when ``actor`` lacks ``role``.
+
+    ``retention`` (rule, field, closed): the redaction applies a retention rule, recorded in the entry's
+    ``ref``. With ``role`` ``system`` the rule is the authority (``runtime.retention.problem``)."""
     seq = snap[S_SEQ] + 1
     here = compiled.paths[snap[S_LEAF]]
     named = tuple(sorted(set(values)))
-    if role not in actor.roles:
-        message = f"'{actor.id}' may not redact: the role '{role}' is needed"
+    kept = {} if retention is None else {"retention": dict(retention)}
+    if role == SYSTEM_ROLE:
+        why = retention_problem(compiled, snap[S_LEAF], (k for _, k in named), actor, now, retention)
+        message = None if why is None else f"'{actor.id}' may not redact: {why}"
+    else:
+        message = None if role in actor.roles else f"'{actor.id}' may not redact: the role '{role}' is needed"
+    if message is not None:
         refusal = Refusal("role-denied", message, (message,), roles=(role,))
-        ref = {"records": REDACT_EVENT, "role": role, "values": named}
+        ref = {"records": REDACT_EVENT, "role": role, "values": named, **kept}
         entry = raw_entry(seq, now, snap[S_CASE_ID], "denied", actor.id, actor.role_list, REDACT_EVENT, here, here,
                           None, reason, refusal.code, refusal.message, ref, None, compiled.id, compiled.version,
                           None, None)
@@ -52,7 +63,7 @@ def redact(compiled: CompiledProcess, snap: RawSnapshot, values: Sequence[tuple[
     for key in cleared:
         if key in data:
             data[key] = None
-    ref = {"records": REDACT_EVENT, "role": role, "values": named, "cleared": tuple(sorted(set(cleared)))}
+    ref = {"records": REDACT_EVENT, "role": role, "values": named, "cleared": tuple(sorted(set(cleared))), **kept}
     entry = raw_entry(seq, now, snap[S_CASE_ID], "redacted", actor.id, actor.role_list, None, here, here, None,
                       reason, None, None, ref, None, compiled.id, compiled.version, None, None)
     return _new(Step, (snapshot_of((snap[0], snap[1], data, *snap[3:S_SEQ], seq)), (entry,), None))

@@ -13,7 +13,7 @@ This module only defines the protocol, its result rows and ``open_store`` (the e
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from careflow.cases.store.access import AccessEntry
     from careflow.cases.store.reader import CaseReader
     from careflow.cases.store.records import Redaction
+    from careflow.cases.store.retention import RetentionApplied, RetentionFailure, RetentionItem
     from careflow.clock import Clock
     from careflow.history.checkpoint import Checkpoint
     from careflow.model.definition import ProcessDefinition
@@ -159,6 +160,15 @@ class CaseStore(Protocol):
     def correct(self, case_id: str, field: str, value: Any, *, actor: Actor, reason: str,
                 now: datetime | None = None) -> Redaction:
         """Set case data ``field`` to ``value`` with a ``corrected`` entry; its older values are removed."""
+
+    def retention_due(self, at: datetime | None = None) -> Iterator[RetentionItem | RetentionFailure]:
+        """The values of closed cases due for removal at ``at`` (default: now) under the processes'
+        ``retention``: one item per case and rule, streamed; changes no case (docs/records.md)."""
+
+    def apply_retention(self, at: datetime | None = None, *, actor: Actor | None = None
+                        ) -> Generator[RetentionApplied | RetentionFailure]:
+        """Redact what ``retention_due`` lists, one logged redaction per item (as the system, or ``actor``
+        with the records role); a case that fails is reported and the run goes on."""
 
     def verify_cases(self, case_id: str | None = None, *, replay: bool = True,
                      checkpoint: Checkpoint | None = None) -> Iterator[CaseCheck]:

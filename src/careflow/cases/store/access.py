@@ -35,7 +35,8 @@ PURPOSE_LENGTH = 500
 #: reads that name nobody, or careflow itself.
 ORIGINS = ("person", "program", "system")
 #: What a read was (``export`` loads the case too, but is recorded once, as an export).
-ACTIONS = ("load", "get", "history", "snapshot", "export", "query", "overdue", "verify", "checkpoint")
+ACTIONS = ("load", "get", "history", "snapshot", "export", "query", "overdue", "verify", "checkpoint", "redact",
+           "retention")
 #: The identity a store records when the program configured none.
 PROGRAM_ACTOR = "program"
 UNSTATED = "not stated"
