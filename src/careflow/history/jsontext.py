@@ -74,14 +74,15 @@ def parse_json(text: str, file: str | None = None, line: int = 1) -> Any | Diagn
 
     A JSON Lines line costs about one ``json.loads``: the C scanner is called directly.
     """
-    if text.count("[") + text.count("{") > MAX_DEPTH:
-        column = _too_deep(text)
-        if column is not None:
-            at = _locate(text, column, file, line)
-            return Diagnostic("CF005", f"nested more than {MAX_DEPTH} deep", at,
-                              "a history entry's data is a few levels deep at most")
+    # Parsed first: a case's JSON line holds many brackets but is a few levels deep, and measuring the
+    # parsed containers is several times cheaper than scanning the text around its strings. Nesting past
+    # what the C scanner takes raises RecursionError (bounded); either way the text is scanned only then,
+    # to say where.
     try:
         value = _parse(text)
+        deep = text.count("[") + text.count("{") > MAX_DEPTH and _depth(value) > MAX_DEPTH
+    except RecursionError:
+        deep = True
     except json.JSONDecodeError as exc:
         return Diagnostic("CF001", f"not JSON: {exc.msg}", SourceLocation(file, line + exc.lineno - 1, exc.colno))
     except _Refused as exc:
@@ -91,6 +92,10 @@ def parse_json(text: str, file: str | None = None, line: int = 1) -> Any | Diagn
         at = _locate(text, found.start() if found else 0, file, line)
         return Diagnostic("CF006", f"a number of more than {MAX_INT_DIGITS} digits", at,
                           "numbers in a history are counts and amounts, a few digits long")
+    if deep:
+        at = _locate(text, _too_deep(text) or 0, file, line)
+        return Diagnostic("CF005", f"nested more than {MAX_DEPTH} deep", at,
+                          "a history entry's data is a few levels deep at most")
     if "\\u" in text and _BAD_ESCAPE.search(text):
         problem = _bad_text(value)
         if problem is not None:
@@ -108,6 +113,23 @@ def _parse(text: str) -> Any:
     if end == len(text) or (end > 0 and not text[end:].strip(" \t\r\n")):
         return value
     return _DECODER.decode(text)  # not one value: parsed again for the error's message and place
+
+
+def _depth(value: Any) -> int:
+    """How deep the containers of a parsed value nest (stops counting past ``MAX_DEPTH``)."""
+    if type(value) is not dict and type(value) is not list:
+        return 0
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_DEPTH:
+                break
+        for child in node.values() if type(node) is dict else node:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))
+    return deepest
 
 
 def _too_deep(text: str) -> int | None:
